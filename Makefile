@@ -1,0 +1,20 @@
+# Two commands set everything up on a fresh machine: `make up` and `make test`. See README.md.
+CKAN_VERSION ?= 2.12.x
+export CKAN_VERSION
+
+.PHONY: up test down status install bench
+
+up:           ## install what is missing, start PostgreSQL/Redis/Solr/CKAN, seed the ministry
+	bash scripts/stack.sh up
+
+test:         ## run the whole suite against the real services (make test CKAN_VERSION=2.11.x)
+	bash scripts/stack.sh test $(PYTEST_ARGS)
+
+down:         ## stop what `make up` started
+	bash scripts/stack.sh down
+
+status:
+	bash scripts/stack.sh status
+
+install:
+	bash scripts/stack.sh install

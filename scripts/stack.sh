@@ -1,0 +1,369 @@
+#!/usr/bin/env bash
+# The project's development and CI stack: PostgreSQL and Redis from Debian packages, Solr 9 from Maven Central
+# (scripts/solr.sh), CKAN from PyPI in a virtualenv. All state lives in $STATE_DIR (git-ignored).
+#
+#   scripts/stack.sh install   install what is missing (apt packages, virtualenv, CKAN, this extension)
+#   scripts/stack.sh services  start PostgreSQL, Redis and Solr; create the databases
+#   scripts/stack.sh up        install + services + portal ini + db upgrade + sysadmin + seed + serve on :5000
+#   scripts/stack.sh test [pytest args]   install + services + run the test suite against them
+#   scripts/stack.sh down      stop everything this script started
+#   scripts/stack.sh status    one line per service
+#
+# Every step is idempotent: running it twice does nothing the second time.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+STATE_DIR=${STATE_DIR:-$REPO/.state}
+LOG_DIR=$STATE_DIR/log
+CKAN_VERSION=${CKAN_VERSION:-2.12.x}
+PG_PORT=${PG_PORT:-5433}
+REDIS_PORT=${REDIS_PORT:-6380}
+SOLR_PORT=${SOLR_PORT:-8983}
+CKAN_PORT=${CKAN_PORT:-5000}
+PYTHON=${PYTHON:-python3}
+export STATE_DIR SOLR_PORT
+
+# 2.12.x keeps the conventional .venv; any other series gets a venv of its own, so switching between the two
+# supported versions (CI tests both) never reinstalls CKAN.
+case "$CKAN_VERSION" in
+    2.12.x) VENV=${VENV:-$REPO/.venv}; CKAN_SPEC='>=2.12,<2.13' ;;
+    2.11.x) VENV=${VENV:-$REPO/.venv-ckan-2.11}; CKAN_SPEC='>=2.11,<2.12' ;;
+    *) echo "stack: unsupported CKAN_VERSION '$CKAN_VERSION' (use 2.12.x or 2.11.x)" >&2; exit 2 ;;
+esac
+export VENV
+
+PORTAL_INI=$STATE_DIR/ckan/ckan.ini
+DB_PORTAL=ckan
+DB_TEST=ckan_test
+DB_USER=ckan
+DB_PASSWORD=ckan
+SYSADMIN=${SYSADMIN:-mes_admin}
+
+say() { printf '%s\n' "$*"; }
+die() { printf '%s\n' "$*" >&2; exit 1; }
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+pg_bin() {
+    local d
+    d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+    [ -n "$d" ] || die "postgres: no server binaries under /usr/lib/postgresql (run: scripts/stack.sh install)"
+    printf '%s' "$d"
+}
+
+# PostgreSQL refuses to run as root; as root we run it as the Debian package's `postgres` user.
+as_pg() {
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# ----------------------------------------------------------------------------------------------- install
+install_system() {
+    local missing=()
+    [ -n "$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null)" ] || missing+=(postgresql)
+    command -v redis-server >/dev/null || missing+=(redis-server)
+    command -v curl >/dev/null || missing+=(curl)
+    command -v mvn >/dev/null || missing+=(maven)
+    command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+    # libmagic for python-magic (CKAN's upload type sniffing)
+    [ -e /usr/lib/x86_64-linux-gnu/libmagic.so.1 ] || ls /usr/lib/*/libmagic.so.1 >/dev/null 2>&1 || missing+=(libmagic1)
+    if [ ${#missing[@]} -gt 0 ]; then
+        say "stack: apt-get install ${missing[*]}"
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >"$LOG_DIR/apt.log" 2>&1 \
+            || die "stack: apt-get install failed; see $LOG_DIR/apt.log"
+    fi
+}
+
+install_python() {
+    local stamp=$VENV/.mes_schedule-installed
+    # Reinstall when the package metadata changed since the last install.
+    if [ -f "$stamp" ] && [ "$stamp" -nt "$REPO/pyproject.toml" ] && [ "$stamp" -nt "$REPO/requirements-dev.txt" ]; then
+        return 0
+    fi
+    say "stack: installing CKAN $CKAN_VERSION and the extension into $VENV"
+    [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+    "$VENV/bin/pip" install -q --upgrade pip >"$LOG_DIR/pip.log" 2>&1
+    # CKAN's wheel declares its pinned runtime and test dependencies as the extras `requirements` and `dev`.
+    "$VENV/bin/pip" install -q "ckan[requirements,dev]$CKAN_SPEC" >>"$LOG_DIR/pip.log" 2>&1 \
+        || die "stack: pip install ckan failed; see $LOG_DIR/pip.log"
+    "$VENV/bin/pip" install -q -r "$REPO/requirements-dev.txt" -e "$REPO[test,dcat]" >>"$LOG_DIR/pip.log" 2>&1 \
+        || die "stack: pip install of the extension failed; see $LOG_DIR/pip.log"
+    touch "$stamp"
+}
+
+compile_translations() {
+    # .mo files are build products (git-ignored); compile them whenever a catalog is newer.
+    local po mo
+    for po in "$REPO"/ckanext/mes_schedule/i18n/*/LC_MESSAGES/*.po; do
+        [ -e "$po" ] || continue
+        mo=${po%.po}.mo
+        if [ ! -f "$mo" ] || [ "$po" -nt "$mo" ]; then
+            "$VENV/bin/pybabel" -q compile -i "$po" -o "$mo" || die "stack: could not compile $po"
+        fi
+    done
+}
+
+cmd_install() {
+    mkdir -p "$LOG_DIR"
+    install_system
+    install_python
+    compile_translations
+    bash "$REPO/scripts/solr.sh" build
+}
+
+# -------------------------------------------------------------------------------------------- PostgreSQL
+pg_data_dir() {
+    # The cluster lives in $STATE_DIR/pg. When the checkout sits where the postgres user cannot reach it
+    # (e.g. under /root), the data goes to /var/lib/mes_schedule and $STATE_DIR/pg links to it.
+    local dir=$STATE_DIR/pg
+    if [ ! -e "$dir" ]; then
+        mkdir -p "$dir"
+        if [ "$(id -u)" = 0 ]; then
+            chown postgres:postgres "$dir"
+            if ! runuser -u postgres -- test -w "$dir"; then
+                rmdir "$dir"
+                local alt
+                alt=/var/lib/mes_schedule/pg-$(printf '%s' "$STATE_DIR" | md5sum | cut -c1-12)
+                mkdir -p "$alt"
+                chown postgres:postgres "$alt"
+                ln -s "$alt" "$dir"
+            fi
+        fi
+    fi
+    printf '%s' "$dir"
+}
+
+pg_running() {
+    local bin
+    bin=$(pg_bin)
+    as_pg "$bin/pg_ctl" -D "$STATE_DIR/pg/data" status >/dev/null 2>&1
+}
+
+pg_start() {
+    local bin dir
+    bin=$(pg_bin)
+    dir=$(pg_data_dir)
+    if [ ! -f "$dir/data/PG_VERSION" ]; then
+        say "postgres: initdb in $dir/data"
+        # trust on loopback only: a local development and CI cluster that listens on 127.0.0.1 alone
+        as_pg "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$LOG_DIR/initdb.log" 2>&1 \
+            || die "postgres: initdb failed; see $LOG_DIR/initdb.log"
+    fi
+    mkdir -p "$dir/run"
+    [ "$(id -u)" = 0 ] && chown postgres:postgres "$dir/run"
+    if ! pg_running; then
+        say "postgres: starting on 127.0.0.1:$PG_PORT"
+        touch "$LOG_DIR/postgres.log"
+        [ "$(id -u)" = 0 ] && chown postgres "$LOG_DIR/postgres.log"
+        as_pg "$bin/pg_ctl" -D "$dir/data" -l "$LOG_DIR/postgres.log" -w -t 60 \
+            -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $dir/run -c fsync=off -c full_page_writes=off" start >/dev/null \
+            || die "postgres: failed to start; see $LOG_DIR/postgres.log"
+    fi
+    pg_wait
+    pg_create_db "$DB_PORTAL"
+    pg_create_db "$DB_TEST"
+}
+
+pg_psql() {
+    "$(pg_bin)/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qtA "$@"
+}
+
+pg_wait() {
+    local i
+    for i in $(seq 1 60); do
+        pg_psql -c 'select 1' >/dev/null 2>&1 && return 0
+        sleep 1
+    done
+    die "postgres: not answering on 127.0.0.1:$PG_PORT; see $LOG_DIR/postgres.log"
+}
+
+pg_create_db() {
+    local db=$1
+    if [ -z "$(pg_psql -c "select 1 from pg_roles where rolname='$DB_USER'")" ]; then
+        pg_psql -c "create role $DB_USER login password '$DB_PASSWORD'"
+    fi
+    if [ -z "$(pg_psql -c "select 1 from pg_database where datname='$db'")" ]; then
+        say "postgres: creating database $db"
+        pg_psql -c "create database $db owner $DB_USER encoding 'utf8' template template0"
+    fi
+}
+
+pg_stop() {
+    local bin
+    bin=$(pg_bin 2>/dev/null) || return 0
+    [ -d "$STATE_DIR/pg/data" ] || return 0
+    if pg_running; then
+        as_pg "$bin/pg_ctl" -D "$STATE_DIR/pg/data" -m fast -w stop >/dev/null && say "postgres: stopped"
+    fi
+}
+
+# ------------------------------------------------------------------------------------------------- Redis
+redis_start() {
+    mkdir -p "$STATE_DIR/redis"
+    if redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then return 0; fi
+    say "redis: starting on 127.0.0.1:$REDIS_PORT"
+    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes --dir "$STATE_DIR/redis" \
+        --pidfile "$STATE_DIR/redis/redis.pid" --logfile "$LOG_DIR/redis.log" --save '' >/dev/null \
+        || die "redis: failed to start; see $LOG_DIR/redis.log"
+    local i
+    for i in $(seq 1 30); do
+        redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0
+        sleep 0.5
+    done
+    die "redis: not answering on 127.0.0.1:$REDIS_PORT; see $LOG_DIR/redis.log"
+}
+
+redis_stop() {
+    if redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+        redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+        say "redis: stopped"
+    fi
+}
+
+# -------------------------------------------------------------------------------------------------- CKAN
+ckan_cli() { "$VENV/bin/ckan" -c "$PORTAL_INI" "$@"; }
+
+ckan_config() {
+    mkdir -p "$STATE_DIR/ckan/storage"
+    if [ ! -f "$PORTAL_INI" ]; then
+        "$VENV/bin/ckan" generate config "$PORTAL_INI" >/dev/null
+    fi
+    # Re-applied every time so an ini from an older checkout picks up the current settings.
+    "$VENV/bin/ckan" config-tool "$PORTAL_INI" \
+        "sqlalchemy.url = postgresql://$DB_USER:$DB_PASSWORD@127.0.0.1:$PG_PORT/$DB_PORTAL" \
+        "solr_url = http://127.0.0.1:$SOLR_PORT/solr/ckan" \
+        "ckan.redis.url = redis://127.0.0.1:$REDIS_PORT/0" \
+        "ckan.site_url = http://127.0.0.1:$CKAN_PORT" \
+        "ckan.site_id = mes_schedule_portal" \
+        "ckan.storage_path = $STATE_DIR/ckan/storage" \
+        "ckan.plugins = mes_schedule scheming_datasets scheming_organizations activity" \
+        "scheming.dataset_schemas = ckanext.mes_schedule:schemas/dataset.yaml" \
+        "scheming.organization_schemas = ckanext.mes_schedule:schemas/organization.yaml" \
+        "scheming.presets = ckanext.scheming:presets.json ckanext.mes_schedule:schemas/presets.yaml" \
+        "ckan.site_title = Open data: Ministry of Education and Science" \
+        "ckan.auth.create_user_via_web = false" >/dev/null
+}
+
+ckan_running() {
+    local pid
+    [ -f "$STATE_DIR/ckan/ckan.pid" ] || return 1
+    pid=$(cat "$STATE_DIR/ckan/ckan.pid")
+    kill -0 "$pid" 2>/dev/null
+}
+
+ckan_serve() {
+    if ckan_running; then
+        say "ckan: already serving http://127.0.0.1:$CKAN_PORT (pid $(cat "$STATE_DIR/ckan/ckan.pid"))"
+        return 0
+    fi
+    say "ckan: serving on http://127.0.0.1:$CKAN_PORT"
+    setsid nohup "$VENV/bin/ckan" -c "$PORTAL_INI" run --host 127.0.0.1 --port "$CKAN_PORT" --disable-reloader \
+        >"$LOG_DIR/ckan.log" 2>&1 < /dev/null &
+    echo $! >"$STATE_DIR/ckan/ckan.pid"
+    local i
+    for i in $(seq 1 90); do
+        if curl -fsS "http://127.0.0.1:$CKAN_PORT/api/3/action/status_show" >/dev/null 2>&1; then return 0; fi
+        ckan_running || break
+        sleep 1
+    done
+    tail -n 30 "$LOG_DIR/ckan.log" >&2 || true
+    die "ckan: failed to start; see $LOG_DIR/ckan.log"
+}
+
+ckan_stop() {
+    if ckan_running; then
+        local pid
+        pid=$(cat "$STATE_DIR/ckan/ckan.pid")
+        kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+        kill -KILL "$pid" 2>/dev/null || true
+        say "ckan: stopped"
+    fi
+    rm -f "$STATE_DIR/ckan/ckan.pid"
+}
+
+ckan_sysadmin() {
+    local pwfile=$STATE_DIR/ckan/sysadmin-password tokfile=$STATE_DIR/ckan/sysadmin-token
+    if [ ! -f "$pwfile" ]; then
+        "$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(12))' >"$pwfile"
+        chmod 600 "$pwfile"
+    fi
+    if ! ckan_cli user show "$SYSADMIN" 2>/dev/null | grep -q "name=$SYSADMIN"; then
+        ckan_cli user add "$SYSADMIN" email="$SYSADMIN@localhost" password="$(cat "$pwfile")" >/dev/null
+    fi
+    ckan_cli sysadmin add "$SYSADMIN" >/dev/null 2>&1 || true
+    if [ ! -s "$tokfile" ]; then
+        ckan_cli user token add "$SYSADMIN" make-up | tail -n 1 | tr -d '[:space:]' >"$tokfile"
+        chmod 600 "$tokfile"
+    fi
+}
+
+# ------------------------------------------------------------------------------------------------ verbs
+cmd_services() {
+    mkdir -p "$LOG_DIR"
+    pg_start
+    redis_start
+    CKAN_SCHEMA=$("$VENV/bin/python" -c 'import ckan, os; print(os.path.join(os.path.dirname(ckan.__file__), "config/solr/schema.xml"))') \
+        bash "$REPO/scripts/solr.sh" start
+}
+
+cmd_up() {
+    cmd_install
+    cmd_services
+    ckan_config
+    say "ckan: database upgrade"
+    ckan_cli db upgrade >"$LOG_DIR/db-upgrade.log" 2>&1 || die "ckan: db upgrade failed; see $LOG_DIR/db-upgrade.log"
+    ckan_cli db upgrade -p mes_schedule >>"$LOG_DIR/db-upgrade.log" 2>&1 \
+        || die "ckan: db upgrade -p mes_schedule failed; see $LOG_DIR/db-upgrade.log"
+    ckan_sysadmin
+    say "ckan: seeding the ministry"
+    ckan_cli mes-schedule seed
+    ckan_serve
+    cat <<EOF
+
+The portal is up: http://127.0.0.1:$CKAN_PORT
+  sysadmin:  $SYSADMIN
+  password:  $(cat "$STATE_DIR/ckan/sysadmin-password")
+  API token: $(cat "$STATE_DIR/ckan/sysadmin-token")
+  CLI:       $VENV/bin/ckan -c $PORTAL_INI mes-schedule --help
+  logs:      $LOG_DIR/
+EOF
+}
+
+cmd_test() {
+    cmd_install
+    cmd_services
+    cd "$REPO"
+    say "tests: CKAN $("$VENV/bin/python" -c 'import ckan; print(ckan.__version__)') against postgres:$PG_PORT redis:$REDIS_PORT solr:$SOLR_PORT"
+    "$VENV/bin/python" -m pytest "$@"
+}
+
+cmd_down() {
+    ckan_stop
+    bash "$REPO/scripts/solr.sh" stop || true
+    redis_stop
+    pg_stop
+}
+
+cmd_status() {
+    local rc=0
+    if pg_running 2>/dev/null; then say "postgres: running 127.0.0.1:$PG_PORT"; else say "postgres: stopped"; rc=3; fi
+    if redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then say "redis: running 127.0.0.1:$REDIS_PORT"; else say "redis: stopped"; rc=3; fi
+    bash "$REPO/scripts/solr.sh" status || rc=3
+    if ckan_running; then say "ckan: running http://127.0.0.1:$CKAN_PORT (pid $(cat "$STATE_DIR/ckan/ckan.pid"))"; else say "ckan: stopped"; rc=3; fi
+    return $rc
+}
+
+verb=${1:-}
+[ $# -gt 0 ] && shift
+case "$verb" in
+    install) cmd_install ;;
+    services) cmd_install; cmd_services ;;
+    up) cmd_up ;;
+    test) cmd_test "$@" ;;
+    down) cmd_down ;;
+    status) cmd_status ;;
+    *) die "usage: scripts/stack.sh install|services|up|test|down|status" ;;
+esac

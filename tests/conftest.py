@@ -1,0 +1,12 @@
+"""Shared fixtures: the real database with the migrations of the plugins this extension runs with."""
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def clean_db(reset_db, migrate_db_for, with_plugins):
+    """CKAN's clean_db, plus the tables of the activity plugin and of this extension (alembic migrations)."""
+    reset_db()
+    migrate_db_for("activity")
+    migrate_db_for("mes_schedule")
