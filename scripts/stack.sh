@@ -241,7 +241,6 @@ ckan_config() {
         "ckan.plugins = mes_schedule scheming_datasets scheming_organizations activity" \
         "scheming.dataset_schemas = ckanext.mes_schedule:schemas/dataset.yaml" \
         "scheming.organization_schemas = ckanext.mes_schedule:schemas/organization.yaml" \
-        "scheming.presets = ckanext.scheming:presets.json ckanext.mes_schedule:schemas/presets.yaml" \
         "ckan.site_title = Open data: Ministry of Education and Science" \
         "ckan.auth.create_user_via_web = false" >/dev/null
 }
