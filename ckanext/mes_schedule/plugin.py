@@ -1,9 +1,16 @@
 """ckanext-mes_schedule: Order No. 120's mandated datasets, their deadlines and publication compliance."""
 from __future__ import annotations
 
+from collections import OrderedDict
+from typing import Any
+
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
 from ckan.lib.plugins import DefaultTranslation
+from ckan.types import Context
+
+# Importing the model registers the extension's tables with CKAN's metadata (tests clean them between runs).
+from ckanext.mes_schedule import history, indexing, model as _model  # noqa: F401
 
 
 @tk.blanket.actions
@@ -16,6 +23,9 @@ from ckan.lib.plugins import DefaultTranslation
 class MesSchedulePlugin(p.SingletonPlugin, DefaultTranslation):
     p.implements(p.IConfigurer)
     p.implements(p.ITranslation)
+    p.implements(p.IResourceController, inherit=True)
+    p.implements(p.IPackageController, inherit=True)
+    p.implements(p.IFacets, inherit=True)
 
     # IConfigurer
 
@@ -23,3 +33,37 @@ class MesSchedulePlugin(p.SingletonPlugin, DefaultTranslation):
         tk.add_template_directory(config_, "templates")
         tk.add_public_directory(config_, "public")
         tk.add_resource("assets", "mes_schedule")
+
+    # IResourceController: every publication (resource created, file uploaded or replaced, URL changed)
+    # goes into the extension's own history table.
+
+    def before_resource_update(self, context: Context, current: dict[str, Any], resource: dict[str, Any]) -> None:
+        history.remember_before_update(context, current, resource)
+
+    def after_resource_create(self, context: Context, resource: dict[str, Any]) -> None:
+        history.record_resource(context, resource)
+
+    def after_resource_update(self, context: Context, resource: dict[str, Any]) -> None:
+        history.record_resource(context, resource)
+
+    # IPackageController: resources added or changed through package_create/update/patch do not pass through
+    # the resource hooks, so the dataset hooks record them too (the history deduplicates).
+
+    def after_dataset_create(self, context: Context, pkg_dict: dict[str, Any]) -> None:
+        history.record_package(context, pkg_dict)
+
+    def after_dataset_update(self, context: Context, pkg_dict: dict[str, Any]) -> None:
+        history.record_package(context, pkg_dict)
+
+    def before_dataset_index(self, pkg_dict: dict[str, Any]) -> dict[str, Any]:
+        return indexing.before_dataset_index(pkg_dict)
+
+    # IFacets
+
+    def dataset_facets(self, facets_dict: OrderedDict[str, Any], package_type: str) -> OrderedDict[str, Any]:
+        return indexing.dataset_facets(facets_dict, package_type)
+
+    def organization_facets(
+        self, facets_dict: OrderedDict[str, Any], organization_type: str, package_type: str
+    ) -> OrderedDict[str, Any]:
+        return indexing.dataset_facets(facets_dict, package_type)
