@@ -335,6 +335,10 @@ cmd_test() {
     cmd_install
     cmd_services
     cd "$REPO"
+    # test.ini names the default ports; CKAN's own environment variables carry any other choice.
+    export CKAN_SQLALCHEMY_URL="postgresql://$DB_USER:$DB_PASSWORD@127.0.0.1:$PG_PORT/$DB_TEST"
+    export CKAN_SOLR_URL="http://127.0.0.1:$SOLR_PORT/solr/ckan"
+    export CKAN_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/1"
     say "tests: CKAN $("$VENV/bin/python" -c 'import ckan; print(ckan.__version__)') against postgres:$PG_PORT redis:$REDIS_PORT solr:$SOLR_PORT"
     "$VENV/bin/python" -m pytest "$@"
 }
