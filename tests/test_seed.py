@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -114,3 +118,44 @@ class TestSeedCommand:
         assert result.exit_code == 0, result.output
         assert "would be created mes-order-120-item-05" in result.output
         assert "dry run: 57 created" in result.output
+
+
+def _seed_in_subprocess() -> "subprocess.Popen[str]":
+    """A real second process, like a cron seed running while another one (or the portal) works."""
+    ckan_bin = Path(sys.executable).with_name("ckan")
+    ini = Path(__file__).resolve().parents[1] / "test.ini"
+    return subprocess.Popen(
+        [str(ckan_bin), "-c", str(ini), "mes-schedule", "seed"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+@pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
+class TestSeedUnderPressure:
+    def test_two_seeds_at_once_leave_exactly_one_dataset_per_item(self):
+        model.Session.commit()
+        first, second = _seed_in_subprocess(), _seed_in_subprocess()
+        outputs = [p.communicate(timeout=600)[0] for p in (first, second)]
+        assert [p.returncode for p in (first, second)] == [0, 0], outputs
+        model.Session.expire_all()
+        items = [
+            p.extras.get("mes_schedule_item")
+            for p in model.Session.query(model.Package).filter_by(state="active", type="dataset")
+        ]
+        assert sorted(int(i) for i in items) == list(range(5, 62))
+        assert model.Session.query(model.Group).filter_by(is_organization=True).count() == 1
+        # Between them, the two runs created each dataset once.
+        created = sum(int(re.search(r"^(\d+) created, ", out, re.M).group(1)) for out in outputs)
+        assert created == 57, outputs
+
+    def test_consecutive_seeds_keep_a_publishers_edit(self):
+        seeding.seed()
+        name = seeding.dataset_name(settings.order().item(33))
+        helpers.call_action("package_patch", context=_as_sysadmin(), id=name, notes="өңделген сипаттама")
+        for _ in range(10):
+            report = seeding.seed()
+            assert (len(report.created), len(report.updated)) == (0, 0)
+        assert helpers.call_action("package_show", id=name)["notes"] == "өңделген сипаттама"
+        assert model.Session.query(model.Package).filter_by(type="dataset").count() == 57

@@ -9,6 +9,8 @@ import dataclasses
 import datetime as dt
 from typing import Any, Callable, Iterable
 
+from sqlalchemy import exc as sa_exc
+
 import ckan.model as model
 import ckan.plugins.toolkit as tk
 
@@ -91,6 +93,28 @@ def _existing_by_item(org_id: str) -> dict[int, str]:
     return found
 
 
+def _name_taken(error: tk.ValidationError) -> bool:
+    return "name" in (error.error_dict or {})
+
+
+def _create_dataset(
+    context: Callable[[], dict], name: str, org_id: str | None, wanted: dict[str, Any], item: schedule.Item
+) -> bool:
+    """Create the item's dataset; False when a concurrent seed won the race for its name."""
+    try:
+        tk.get_action("package_create")(
+            context(), {"name": name, "owner_org": org_id, "license_id": "cc-by", **wanted, **initial_fields(item)}
+        )
+        return True
+    except tk.ValidationError as e:
+        if not _name_taken(e):
+            raise
+    except sa_exc.IntegrityError:
+        # Both seeds passed the name check and the database's unique index stopped the second insert.
+        model.Session.rollback()
+    return False
+
+
 def _ensure_organization(context: Callable[[], dict], name: str, dry_run: bool, report: SeedReport) -> str | None:
     try:
         org = tk.get_action("organization_show")(context(), {"id": name, "include_datasets": False})
@@ -98,8 +122,16 @@ def _ensure_organization(context: Callable[[], dict], name: str, dry_run: bool, 
         report.organization = "created"
         if dry_run:
             return None
-        org = tk.get_action("organization_create")(context(), {"name": name, **ORGANIZATION})
-        return org["id"]
+        try:
+            org = tk.get_action("organization_create")(context(), {"name": name, **ORGANIZATION})
+            return org["id"]
+        except (tk.ValidationError, sa_exc.IntegrityError) as e:
+            # A concurrent seed created it first; use theirs.
+            if isinstance(e, tk.ValidationError) and not _name_taken(e):
+                raise
+            model.Session.rollback()
+            report.organization = "unchanged"
+            org = tk.get_action("organization_show")(context(), {"id": name, "include_datasets": False})
     # The ministry's names are seeded once; an administrator may rename it afterwards.
     return org["id"]
 
@@ -123,13 +155,10 @@ def seed(
         name = existing.get(item.number)
         if name is None:
             name = dataset_name(item)
-            if not dry_run:
-                tk.get_action("package_create")(
-                    context(),
-                    {"name": name, "owner_org": org_id, "license_id": "cc-by", **wanted, **initial_fields(item)},
-                )
-            report.created.append(name)
-            continue
+            if dry_run or _create_dataset(context, name, org_id, wanted, item):
+                report.created.append(name)
+                continue
+            # Another seed created it a moment ago: compare with what it wrote, like any existing dataset.
         current = tk.get_action("package_show")(context(), {"id": name})
         diff = {k: (current.get(k), v) for k, v in wanted.items() if not _same(current.get(k), v)}
         if not diff:
