@@ -242,7 +242,8 @@ ckan_config() {
         "scheming.dataset_schemas = ckanext.mes_schedule:schemas/dataset.yaml" \
         "scheming.organization_schemas = ckanext.mes_schedule:schemas/organization.yaml" \
         "ckan.site_title = Open data: Ministry of Education and Science" \
-        "ckan.auth.create_user_via_web = false" >/dev/null
+        "ckan.auth.create_user_via_web = false" \
+        "ckan.csrf_protection.ignore_extensions = false" >/dev/null
 }
 
 ckan_running() {
