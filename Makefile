@@ -2,7 +2,7 @@
 CKAN_VERSION ?= 2.12.x
 export CKAN_VERSION
 
-.PHONY: up test down status install bench
+.PHONY: up test down status install bench faults load
 
 up:           ## install what is missing, start PostgreSQL/Redis/Solr/CKAN, seed the ministry
 	bash scripts/stack.sh up
@@ -18,3 +18,12 @@ status:
 
 install:
 	bash scripts/stack.sh install
+
+bench:        ## benchmark /compliance, its action and the badge against /dataset and package_search
+	bash scripts/stack.sh bench $(BENCH_ARGS)
+
+faults:       ## fault checks: Solr, Redis and PostgreSQL stopped/restarted under a running portal
+	bash scripts/faults.sh
+
+load:         ## wrk load test on gunicorn with 10,000 scheduled datasets
+	bash scripts/load.sh

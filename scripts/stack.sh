@@ -8,6 +8,7 @@
 #   scripts/stack.sh test [pytest args]   install + services + run the test suite against them
 #   scripts/stack.sh down      stop everything this script started
 #   scripts/stack.sh status    one line per service
+#   scripts/stack.sh bench [args]  the benchmark (scripts/bench.py) on a database of its own
 #
 # Every step is idempotent: running it twice does nothing the second time.
 set -euo pipefail
@@ -225,19 +226,21 @@ redis_stop() {
 # -------------------------------------------------------------------------------------------------- CKAN
 ckan_cli() { "$VENV/bin/ckan" -c "$PORTAL_INI" "$@"; }
 
+# ckan_config INI DATABASE SITE_ID PORT: write (or refresh) a CKAN ini for this stack.
 ckan_config() {
-    mkdir -p "$STATE_DIR/ckan/storage"
-    if [ ! -f "$PORTAL_INI" ]; then
-        "$VENV/bin/ckan" generate config "$PORTAL_INI" >/dev/null
+    local ini=$1 db=$2 site_id=$3 port=$4
+    mkdir -p "$(dirname "$ini")/storage"
+    if [ ! -f "$ini" ]; then
+        "$VENV/bin/ckan" generate config "$ini" >/dev/null
     fi
     # Re-applied every time so an ini from an older checkout picks up the current settings.
-    "$VENV/bin/ckan" config-tool "$PORTAL_INI" \
-        "sqlalchemy.url = postgresql://$DB_USER:$DB_PASSWORD@127.0.0.1:$PG_PORT/$DB_PORTAL" \
+    "$VENV/bin/ckan" config-tool "$ini" \
+        "sqlalchemy.url = postgresql://$DB_USER:$DB_PASSWORD@127.0.0.1:$PG_PORT/$db" \
         "solr_url = http://127.0.0.1:$SOLR_PORT/solr/ckan" \
         "ckan.redis.url = redis://127.0.0.1:$REDIS_PORT/0" \
-        "ckan.site_url = http://127.0.0.1:$CKAN_PORT" \
-        "ckan.site_id = mes_schedule_portal" \
-        "ckan.storage_path = $STATE_DIR/ckan/storage" \
+        "ckan.site_url = http://127.0.0.1:$port" \
+        "ckan.site_id = $site_id" \
+        "ckan.storage_path = $(dirname "$ini")/storage" \
         "ckan.plugins = mes_schedule scheming_datasets scheming_organizations activity" \
         "scheming.dataset_schemas = ckanext.mes_schedule:schemas/dataset.yaml" \
         "scheming.organization_schemas = ckanext.mes_schedule:schemas/organization.yaml" \
@@ -312,7 +315,7 @@ cmd_services() {
 cmd_up() {
     cmd_install
     cmd_services
-    ckan_config
+    ckan_config "$PORTAL_INI" "$DB_PORTAL" mes_schedule_portal "$CKAN_PORT"
     say "ckan: database upgrade"
     ckan_cli db upgrade >"$LOG_DIR/db-upgrade.log" 2>&1 || die "ckan: db upgrade failed; see $LOG_DIR/db-upgrade.log"
     ckan_cli db upgrade -p mes_schedule >>"$LOG_DIR/db-upgrade.log" 2>&1 \
@@ -344,6 +347,21 @@ cmd_test() {
     "$VENV/bin/python" -m pytest "$@"
 }
 
+cmd_bench() {
+    cmd_install
+    cmd_services
+    local ini=$STATE_DIR/bench/ckan.ini
+    # A database of its own, created afresh, so the figures never depend on what the dev portal holds.
+    pg_psql -c "drop database if exists ckan_bench with (force)"
+    pg_create_db ckan_bench
+    rm -f "$ini"
+    ckan_config "$ini" ckan_bench mes_schedule_bench 5050
+    # Bulk loads index through `search-index rebuild`; a Solr commit per dataset would only slow it.
+    "$VENV/bin/ckan" config-tool "$ini" "ckan.search.solr_commit = false" "debug = false" >/dev/null
+    cd "$REPO"
+    "$VENV/bin/python" scripts/bench.py --ini "$ini" "$@"
+}
+
 cmd_down() {
     ckan_stop
     bash "$REPO/scripts/solr.sh" stop || true
@@ -369,5 +387,6 @@ case "$verb" in
     test) cmd_test "$@" ;;
     down) cmd_down ;;
     status) cmd_status ;;
-    *) die "usage: scripts/stack.sh install|services|up|test|down|status" ;;
+    bench) cmd_bench "$@" ;;
+    *) die "usage: scripts/stack.sh install|services|up|test|down|status|bench" ;;
 esac
