@@ -35,7 +35,7 @@ export VENV
 
 PORTAL_INI=$STATE_DIR/ckan/ckan.ini
 DB_PORTAL=ckan
-DB_TEST=ckan_test
+DB_TEST=${DB_TEST:-ckan_test}  # another name gives a parallel run a database of its own
 DB_USER=ckan
 DB_PASSWORD=ckan
 SYSADMIN=${SYSADMIN:-mes_admin}
@@ -95,15 +95,8 @@ install_python() {
 }
 
 compile_translations() {
-    # .mo files are build products (git-ignored); compile them whenever a catalog is newer.
-    local po mo
-    for po in "$REPO"/ckanext/mes_schedule/i18n/*/LC_MESSAGES/*.po; do
-        [ -e "$po" ] || continue
-        mo=${po%.po}.mo
-        if [ ! -f "$mo" ] || [ "$po" -nt "$mo" ]; then
-            "$VENV/bin/pybabel" -q compile -i "$po" -o "$mo" || die "stack: could not compile $po"
-        fi
-    done
+    # .mo files are build products (git-ignored): the extension's catalogs and our kk catalog of CKAN's strings.
+    bash "$REPO/scripts/i18n.sh" compile || die "stack: could not compile the translations"
 }
 
 cmd_install() {
@@ -230,6 +223,9 @@ ckan_cli() { "$VENV/bin/ckan" -c "$PORTAL_INI" "$@"; }
 ckan_config() {
     local ini=$1 db=$2 site_id=$3 port=$4
     mkdir -p "$(dirname "$ini")/storage"
+    # CKAN offers only the locales of its i18n directory and ships no Kazakh: ours adds it.
+    local i18n_dir
+    i18n_dir=$(bash "$REPO/scripts/i18n.sh" build-dir) || die "stack: could not build the i18n directory"
     if [ ! -f "$ini" ]; then
         "$VENV/bin/ckan" generate config "$ini" >/dev/null
     fi
@@ -246,7 +242,13 @@ ckan_config() {
         "scheming.organization_schemas = ckanext.mes_schedule:schemas/organization.yaml" \
         "ckan.site_title = Open data: Ministry of Education and Science" \
         "ckan.auth.create_user_via_web = false" \
-        "ckan.csrf_protection.ignore_extensions = false" >/dev/null
+        "ckan.csrf_protection.ignore_extensions = false" \
+        "ckan.i18n_directory = $i18n_dir" \
+        "ckan.locale_default = kk" \
+        "ckan.locales_offered = kk ru en" \
+        "ckan.locale_order = kk ru en" >/dev/null
+    # CKAN rebuilds a JavaScript catalog only when a .po is newer than it: drop one built before kk was complete.
+    rm -f "$(dirname "$ini")/storage/i18n/js/kk.js"
 }
 
 ckan_running() {

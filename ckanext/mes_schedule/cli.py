@@ -85,3 +85,10 @@ def seed(dry_run: bool) -> None:
     )
     if not report.changed_anything:
         click.echo("Nothing to do: the portal already matches the order.")
+
+
+# Commands kept beside the code they drive.
+from ckanext.mes_schedule.cli_history import backfill as _backfill  # noqa: E402
+
+for _command in (_backfill,):
+    mes_schedule.add_command(_command)

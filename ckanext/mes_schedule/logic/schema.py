@@ -1,0 +1,90 @@
+"""navl schemas of the extension's actions: one factory per action, validators fetched when it is called."""
+from __future__ import annotations
+
+import ckan.plugins.toolkit as tk
+from ckan.types import Schema
+
+from ckanext.mes_schedule import settings, vocab
+from ckanext.mes_schedule.logic import validators_api as v
+
+__all__ = [
+    "mes_schedule_compliance_list",
+    "mes_schedule_compliance_show",
+    "mes_schedule_publication_list",
+    "mes_schedule_event_create",
+    "mes_schedule_event_list",
+    "mes_schedule_event_delete",
+]
+
+NOTE_MAX_LENGTH = 1000
+PUBLICATIONS_DEFAULT_LIMIT = 100
+
+
+def _as_of_and_lang() -> Schema:
+    ignore_empty = tk.get_validator("ignore_empty")
+    unicode_safe = tk.get_validator("unicode_safe")
+    one_of = tk.get_validator("one_of")
+    return {
+        "as_of": [ignore_empty, v.mes_schedule_iso_date],
+        "lang": [ignore_empty, unicode_safe, one_of(list(vocab.LANGS))],
+    }
+
+
+def _paging(default_limit: int) -> Schema:
+    default = tk.get_validator("default")
+    natural_number_validator = tk.get_validator("natural_number_validator")
+    return {
+        "limit": [default(default_limit), natural_number_validator, v.mes_schedule_at_most(v.MAX_LIMIT)],
+        "offset": [default(0), natural_number_validator],
+    }
+
+
+def _required_id(key: str) -> Schema:
+    not_empty = tk.get_validator("not_empty")
+    unicode_safe = tk.get_validator("unicode_safe")
+    strip_value = tk.get_validator("strip_value")
+    return {key: [not_empty, unicode_safe, strip_value]}
+
+
+def mes_schedule_compliance_list() -> Schema:
+    ignore_empty = tk.get_validator("ignore_empty")
+    unicode_safe = tk.get_validator("unicode_safe")
+    strip_value = tk.get_validator("strip_value")
+    default = tk.get_validator("default")
+    return {
+        "organization": [ignore_empty, unicode_safe, strip_value],
+        "status": [ignore_empty, v.mes_schedule_status_list],
+        "frequency": [ignore_empty, v.mes_schedule_frequency_filter],
+        "q": [ignore_empty, unicode_safe, strip_value],
+        "sort": [default("item"), v.mes_schedule_compliance_sort],
+        **_paging(min(settings.page_size(), v.MAX_LIMIT)),
+        **_as_of_and_lang(),
+    }
+
+
+def mes_schedule_compliance_show() -> Schema:
+    return {**_required_id("id"), **_as_of_and_lang()}
+
+
+def mes_schedule_publication_list() -> Schema:
+    return {**_required_id("id"), **_paging(PUBLICATIONS_DEFAULT_LIMIT)}
+
+
+def mes_schedule_event_create() -> Schema:
+    not_empty = tk.get_validator("not_empty")
+    ignore_empty = tk.get_validator("ignore_empty")
+    unicode_safe = tk.get_validator("unicode_safe")
+    strip_value = tk.get_validator("strip_value")
+    return {
+        **_required_id("package_id"),
+        "event_date": [not_empty, v.mes_schedule_iso_date, v.mes_schedule_not_in_future],
+        "note": [ignore_empty, unicode_safe, strip_value, v.mes_schedule_max_length(NOTE_MAX_LENGTH)],
+    }
+
+
+def mes_schedule_event_list() -> Schema:
+    return _required_id("package_id")
+
+
+def mes_schedule_event_delete() -> Schema:
+    return _required_id("id")
