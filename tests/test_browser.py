@@ -1,0 +1,114 @@
+"""The compliance page in a real browser: headless Chromium against a live server of the test app.
+
+The server runs in a thread of the test process (werkzeug's make_server with the `app` fixture's Flask app), so
+it uses the test database and configuration; the data are committed before the browser asks for them.
+Needs the Debian packages chromium and chromium-driver (the CI installs them).
+"""
+from __future__ import annotations
+
+import shutil
+import socket
+import tempfile
+import threading
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from werkzeug.serving import make_server
+
+from ckanext.mes_schedule import badge
+from tests.test_views import AS_OF, _engine, world  # noqa: F401 (world is a fixture)
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+SCREENSHOTS = Path(__file__).resolve().parents[1] / ".state" / "screenshots"
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="headless browser test: /usr/bin/chromium is not installed (apt-get install chromium chromium-driver)",
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def live_server(app, world) -> Iterator[str]:  # noqa: F811 (world is the imported fixture)
+    port = _free_port()
+    server = make_server("127.0.0.1", port, app.flask_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-ckan", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser() -> Iterator["object"]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="mes-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,1000",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(argument)
+    service = Service(executable_path=str(CHROMEDRIVER)) if CHROMEDRIVER.exists() else Service()
+    driver = webdriver.Chrome(options=options, service=service)
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def test_choosing_the_overdue_filter_leaves_only_overdue_rows(live_server, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(f"{live_server}/compliance?as_of={AS_OF}")
+    rows = browser.find_elements(By.CSS_SELECTOR, "table.mes-compliance-table tbody tr")
+    expected = _engine()
+    assert sorted(r.get_attribute("data-name") for r in rows) == sorted(expected)
+    assert len({r.get_attribute("data-status") for r in rows}) > 1
+
+    link = browser.find_element(By.CSS_SELECTOR, 'a[data-status="overdue"]')
+    assert badge.status_label("overdue", "en") in link.text
+    link.click()
+    WebDriverWait(browser, 30).until(ec.url_contains("status=overdue"))
+    chosen = (By.CSS_SELECTOR, "a.mes-active[data-status=overdue]")
+    WebDriverWait(browser, 30).until(ec.presence_of_element_located(chosen))
+
+    rows = browser.find_elements(By.CSS_SELECTOR, "table.mes-compliance-table tbody tr")
+    overdue = sorted(name for name, status in expected.items() if status == "overdue")
+    assert overdue, "the fixture has an overdue dataset"
+    assert sorted(r.get_attribute("data-name") for r in rows) == overdue
+    assert {r.get_attribute("data-status") for r in rows} == {"overdue"}
+    # The status cell shows the label, coloured by the stylesheet (the asset was served and applied).
+    cell = rows[0].find_element(By.CSS_SELECTOR, ".mes-status")
+    assert cell.text == badge.status_label("overdue", "en")
+    assert cell.value_of_css_property("background-color") in ("rgba(198, 40, 40, 1)", "rgb(198, 40, 40)")
+    # The filter kept the date asked for.
+    assert "as_of=2026-02-15" in browser.current_url
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    assert browser.save_screenshot(str(SCREENSHOTS / "compliance-overdue.png"))
