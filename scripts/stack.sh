@@ -67,6 +67,9 @@ install_system() {
     command -v curl >/dev/null || missing+=(curl)
     command -v mvn >/dev/null || missing+=(maven)
     command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+    # headless Chromium and its driver for the browser test (tests/test_browser.py)
+    command -v chromium >/dev/null || missing+=(chromium)
+    command -v chromedriver >/dev/null || missing+=(chromium-driver)
     # libmagic for python-magic (CKAN's upload type sniffing)
     [ -e /usr/lib/x86_64-linux-gnu/libmagic.so.1 ] || ls /usr/lib/*/libmagic.so.1 >/dev/null 2>&1 || missing+=(libmagic1)
     if [ ${#missing[@]} -gt 0 ]; then
@@ -216,6 +219,32 @@ redis_stop() {
     fi
 }
 
+# ------------------------------------------------------------------------------------------- mail (dev)
+# The development portal sends its reminders to a local SMTP server that keeps every message in a maildir
+# ($STATE_DIR/mail), so `ckan mes-schedule remind` can run for real on a `make up` portal.
+MAIL_PORT=${MAIL_PORT:-8025}
+
+mail_running() { [ -f "$STATE_DIR/mail.pid" ] && kill -0 "$(cat "$STATE_DIR/mail.pid")" 2>/dev/null; }
+
+mail_start() {
+    mail_running && return 0
+    mkdir -p "$STATE_DIR/mail"
+    setsid nohup "$VENV/bin/python" -m aiosmtpd -n -l "127.0.0.1:$MAIL_PORT" -c aiosmtpd.handlers.Mailbox \
+        "$STATE_DIR/mail" >"$LOG_DIR/mail.log" 2>&1 < /dev/null &
+    echo $! >"$STATE_DIR/mail.pid"
+    local i
+    for i in $(seq 1 20); do
+        "$VENV/bin/python" -c "import socket; socket.create_connection(('127.0.0.1', $MAIL_PORT), 1)" 2>/dev/null && return 0
+        sleep 0.5
+    done
+    die "mail: the development SMTP server did not start; see $LOG_DIR/mail.log"
+}
+
+mail_stop() {
+    if mail_running; then kill "$(cat "$STATE_DIR/mail.pid")" 2>/dev/null || true; say "mail: stopped"; fi
+    rm -f "$STATE_DIR/mail.pid"
+}
+
 # -------------------------------------------------------------------------------------------------- CKAN
 ckan_cli() { "$VENV/bin/ckan" -c "$PORTAL_INI" "$@"; }
 
@@ -246,7 +275,9 @@ ckan_config() {
         "ckan.i18n_directory = $i18n_dir" \
         "ckan.locale_default = kk" \
         "ckan.locales_offered = kk ru en" \
-        "ckan.locale_order = kk ru en" >/dev/null
+        "ckan.locale_order = kk ru en" \
+        "smtp.server = 127.0.0.1:$MAIL_PORT" \
+        "smtp.mail_from = portal@localhost" >/dev/null
     # CKAN rebuilds a JavaScript catalog only when a .po is newer than it: drop one built before kk was complete.
     rm -f "$(dirname "$ini")/storage/i18n/js/kk.js"
 }
@@ -324,8 +355,14 @@ cmd_up() {
         || die "ckan: db upgrade -p mes_schedule failed; see $LOG_DIR/db-upgrade.log"
     ckan_sysadmin
     say "ckan: seeding the ministry"
-    ckan_cli mes-schedule seed
+    ckan_cli mes-schedule seed | tail -n 2
+    mail_start
     ckan_serve
+    # The sysadmin administers the ministry too, so reminders have a recipient on a development portal.
+    curl -fsS -X POST "http://127.0.0.1:$CKAN_PORT/api/3/action/organization_member_create" \
+        -H "Authorization: $(cat "$STATE_DIR/ckan/sysadmin-token")" -H 'Content-Type: application/json' \
+        -d "{\"id\": \"mes-rk\", \"username\": \"$SYSADMIN\", \"role\": \"admin\"}" >/dev/null \
+        || die "ckan: could not make $SYSADMIN an admin of mes-rk; see $LOG_DIR/ckan.log"
     cat <<EOF
 
 The portal is up: http://127.0.0.1:$CKAN_PORT
@@ -334,6 +371,7 @@ The portal is up: http://127.0.0.1:$CKAN_PORT
   API token: $(cat "$STATE_DIR/ckan/sysadmin-token")
   CLI:       $VENV/bin/ckan -c $PORTAL_INI mes-schedule --help
   logs:      $LOG_DIR/
+  mail:      reminders land in $STATE_DIR/mail (a maildir) via 127.0.0.1:$MAIL_PORT
 EOF
 }
 
@@ -366,6 +404,7 @@ cmd_bench() {
 
 cmd_down() {
     ckan_stop
+    mail_stop
     bash "$REPO/scripts/solr.sh" stop || true
     redis_stop
     pg_stop

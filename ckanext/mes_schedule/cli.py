@@ -89,6 +89,8 @@ def seed(dry_run: bool) -> None:
 
 # Commands kept beside the code they drive.
 from ckanext.mes_schedule.cli_history import backfill as _backfill  # noqa: E402
+from ckanext.mes_schedule.cli_index import reindex as _reindex  # noqa: E402
+from ckanext.mes_schedule.cli_publisher import remind as _remind  # noqa: E402
 
-for _command in (_backfill,):
+for _command in (_backfill, _reindex, _remind):
     mes_schedule.add_command(_command)

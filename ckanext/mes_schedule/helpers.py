@@ -99,3 +99,12 @@ def dataset_display_name(next_helper: Any, package_or_package_dict: Any) -> str:
         if value:
             return value
     return next_helper(package_or_package_dict)
+
+
+# The compliance pages' and the publishers' helpers live beside their views; registered here with the rest.
+from ckanext.mes_schedule import helpers_compliance as _compliance, helpers_publisher as _publisher  # noqa: E402
+
+for _module in (_compliance, _publisher):
+    for _name in _module.__all__:
+        globals()[_name] = getattr(_module, _name)
+        __all__.append(_name)
