@@ -228,7 +228,7 @@ mail_running() { [ -f "$STATE_DIR/mail.pid" ] && kill -0 "$(cat "$STATE_DIR/mail
 
 mail_start() {
     mail_running && return 0
-    mkdir -p "$STATE_DIR/mail"
+    mkdir -p "$STATE_DIR/mail/cur" "$STATE_DIR/mail/new" "$STATE_DIR/mail/tmp"  # a maildir
     setsid nohup "$VENV/bin/python" -m aiosmtpd -n -l "127.0.0.1:$MAIL_PORT" -c aiosmtpd.handlers.Mailbox \
         "$STATE_DIR/mail" >"$LOG_DIR/mail.log" 2>&1 < /dev/null &
     echo $! >"$STATE_DIR/mail.pid"
@@ -269,7 +269,7 @@ ckan_config() {
         "ckan.plugins = mes_schedule scheming_datasets scheming_organizations activity" \
         "scheming.dataset_schemas = ckanext.mes_schedule:schemas/dataset.yaml" \
         "scheming.organization_schemas = ckanext.mes_schedule:schemas/organization.yaml" \
-        "ckan.site_title = Open data: Ministry of Education and Science" \
+        "ckan.site_title = Ашық деректер: Білім және ғылым министрлігі" \
         "ckan.auth.create_user_via_web = false" \
         "ckan.csrf_protection.ignore_extensions = false" \
         "ckan.i18n_directory = $i18n_dir" \
