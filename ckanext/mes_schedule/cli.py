@@ -9,17 +9,9 @@ import sys
 import click
 
 from ckanext.mes_schedule import schedule, settings
+from ckanext.mes_schedule.cli_options import parse_iso_date
 
 __all__ = ["mes_schedule"]
-
-
-def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"'{value}' is not a date in the form YYYY-MM-DD")
 
 
 @click.group(name="mes-schedule", short_help="Order No. 120: deadlines, seeding and compliance.")
@@ -28,7 +20,7 @@ def mes_schedule() -> None:
 
 
 @mes_schedule.command()
-@click.option("--as-of", callback=_parse_date, help="The date to compute for (YYYY-MM-DD); default: today in Almaty.")
+@click.option("--as-of", callback=parse_iso_date, help="The date to compute for (YYYY-MM-DD); default: today in Almaty.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.option("--lang", type=click.Choice(["en", "ru", "kk"]), default="en", show_default=True)
 def deadlines(as_of: dt.date | None, fmt: str, lang: str) -> None:

@@ -8,21 +8,14 @@ import click
 
 import ckan.plugins.toolkit as tk
 
+from ckanext.mes_schedule.cli_options import parse_iso_date
+
 __all__ = ["remind"]
-
-
-def _parse_date(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> Optional[dt.date]:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"'{value}' is not a date in the form YYYY-MM-DD")
 
 
 @click.command("remind", short_help="E-mail publishers their due-soon, overdue and escalation reminders.")
 @click.option("--dry-run", is_flag=True, help="Print the digests that would be sent; send and record nothing.")
-@click.option("--as-of", callback=_parse_date, help="The date to remind for (YYYY-MM-DD); default: today in Almaty.")
+@click.option("--as-of", callback=parse_iso_date, help="The date to remind for (YYYY-MM-DD); default: today in Almaty.")
 @click.option(
     "--enqueue",
     is_flag=True,
