@@ -38,7 +38,8 @@ def _free_port() -> int:
 @pytest.fixture
 def live_server(app, world) -> Iterator[str]:  # noqa: F811 (world is the imported fixture)
     port = _free_port()
-    server = make_server("127.0.0.1", port, app.flask_app, threaded=True)
+    # The whole WSGI stack (CKAN 2.11 sets the request language in a middleware outside the Flask app).
+    server = make_server("127.0.0.1", port, app.app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-ckan", daemon=True)
     thread.start()
     try:

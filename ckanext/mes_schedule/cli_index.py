@@ -22,7 +22,6 @@ log = logging.getLogger(__name__)
 def reindex(quiet: bool) -> None:
     """Re-index every active dataset of the order (their statuses change with the calendar)."""
     import ckan.lib.search as search
-    import ckan.logic as logic
 
     from ckanext.mes_schedule import compliance
 
@@ -30,8 +29,8 @@ def reindex(quiet: bool) -> None:
     failed = []
     for package_id in ids:
         try:
-            # Deferred commits: one Solr commit at the end instead of one per dataset.
-            logic.index_update_package({"ignore_auth": True}, package_id, True)
+            # CKAN's own indexing (2.11 and 2.12 alike); deferred commits: one Solr commit at the end.
+            search.rebuild(package_ids=[package_id], defer_commit=True, quiet=True)
         except Exception as e:  # noqa: BLE001 - one broken dataset must not stop the others
             log.exception("could not re-index dataset %s", package_id)
             failed.append((package_id, e))
