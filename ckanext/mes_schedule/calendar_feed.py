@@ -93,7 +93,9 @@ def build_calendar(
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", name)
+    # As text: icalendar writes an X- property's plain value unescaped, and fails on (or, with assertions off,
+    # passes on) a newline from a dataset's or organisation's title.
+    cal.add("x-wr-calname", icalendar.vText(name))
     cal.add("x-wr-timezone", str(schedule.TZ))
     upcoming = [
         (period, row)

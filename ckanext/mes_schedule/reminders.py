@@ -236,7 +236,8 @@ def _language(plugin_extras: Optional[dict[str, Any]], default: str) -> str:
 def _user_recipient(row: Any, default_lang: str) -> Recipient:
     return Recipient(
         email=row.email.strip().lower(),
-        name=row.fullname or row.name,
+        # On one line: the name goes into the To header, which refuses line breaks (the message would fail).
+        name=" ".join((row.fullname or row.name).split()),
         language=_language(row.plugin_extras, default_lang),
         user_name=row.name,
     )

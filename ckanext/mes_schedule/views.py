@@ -11,13 +11,17 @@ import dataclasses
 import datetime as dt
 from typing import Any, Optional, Union
 
+import ckan.authz as authz
+import ckan.model as model
 import ckan.plugins.toolkit as tk
+from ckan.lib.dictization import model_dictize
 from ckan.lib.pagination import Page
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, g, request
 from werkzeug.datastructures import MultiDict, ResponseCacheControl
 
-from ckanext.mes_schedule import badge, exports, schedule, settings, vocab
+from ckanext.mes_schedule import badge, errors, exports, schedule, settings, vocab
 from ckanext.mes_schedule.helpers import mes_schedule_lang, mes_schedule_localized
+from ckanext.mes_schedule.logic.validators_api import MAX_OFFSET
 
 __all__ = ["mes_schedule", "mes_schedule_publisher"]
 
@@ -54,7 +58,8 @@ def _error_text(error: tk.ValidationError) -> str:
 
 def _page_number(args: MultiDict) -> int:
     raw = (args.get("page") or "1").strip()
-    if not raw.isdigit() or int(raw) < 1:
+    # ASCII digits only: str.isdigit() also accepts "²" and the like, which int() refuses.
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
         tk.abort(400, tk._("page: must be a whole number from 1 up, not '{value}'").format(value=raw))
     return int(raw)
 
@@ -164,7 +169,9 @@ def _display_row(row: dict[str, Any], lang: str) -> dict[str, Any]:
 
 def _list_data(args: MultiDict, lang: str, page: int, organization: Optional[str]) -> dict[str, Any]:
     limit = settings.page_size()
-    data: dict[str, Any] = {"limit": limit, "offset": (page - 1) * limit, "lang": lang}
+    # A page far beyond the last row is empty, as any page after the last: the offset stays within what the
+    # action accepts.
+    data: dict[str, Any] = {"limit": limit, "offset": min((page - 1) * limit, MAX_OFFSET), "lang": lang}
     for key in _FILTERS:
         values = [v.strip() for v in args.getlist(key) if v.strip()]
         if values:
@@ -273,20 +280,34 @@ def _table_vars(
 
 
 def _organization_options(lang: str) -> list[dict[str, str]]:
-    """Every organisation, for the filter (organization_list caps all_fields pages: read them all)."""
+    """Every active organisation, for the filter. Read from the database: organization_list with all_fields
+    asks Solr for dataset counts, and the compliance page must keep working while Solr is down."""
     options: list[dict[str, str]] = []
-    step = tk.config.get("ckan.group_and_organization_list_all_fields_max") or 25
-    offset = 0
-    while offset < 2000:  # a bound: a portal with more organisations types the name instead
-        batch = tk.get_action("organization_list")(
-            _context(), {"all_fields": True, "include_extras": True, "limit": step, "offset": offset}
-        )
-        for org in batch:
-            options.append({"value": org["name"], "label": mes_schedule_localized(org, "title") or org["name"]})
-        if len(batch) < step:
-            break
-        offset += step
+    query = model.Session.query(model.Group).filter_by(is_organization=True, state="active")
+    for org in query.limit(2000):  # a bound: a portal with more organisations types the name instead
+        data = {"title": org.title, **{k: v for k, v in (org.extras or {}).items() if k.startswith("title_")}}
+        options.append({"value": org.name, "label": mes_schedule_localized(data, "title") or org.name})
     return sorted(options, key=lambda o: o["label"].lower())
+
+
+def _organization_dict(id: str) -> dict[str, Any]:
+    """organization_show's dict without the dataset count (which needs Solr): the tab keeps working while
+    Solr is down. Same permission check as organization_show."""
+    group = model.Group.get(id)
+    if group is None or not group.is_organization or group.state != "active":
+        raise tk.ObjectNotFound()
+    tk.check_access("organization_show", _context(), {"id": group.id})
+    group_dict = model_dictize.group_dictize(
+        group, {"model": model, "session": model.Session}, include_groups=False, include_users=False,
+        packages_field=None,
+    )
+    # The header's dataset count, from the database: public datasets, and private ones for members.
+    datasets = model.Session.query(model.Package).filter_by(owner_org=group.id, state="active", type="dataset")
+    user = _context().get("user")
+    if not (user and authz.has_user_permission_for_group_or_org(group.id, user, "read")):
+        datasets = datasets.filter_by(private=False)
+    group_dict["package_count"] = datasets.count()
+    return group_dict
 
 
 # ------------------------------------------------------------------------------------------ pages
@@ -321,9 +342,7 @@ def organization_compliance(id: str, fmt: str) -> Union[str, Response]:
     _as_of_param(args)
     lang = mes_schedule_lang()
     try:
-        group_dict = tk.get_action("organization_show")(
-            _context(), {"id": id, "include_datasets": False, "include_users": False}
-        )
+        group_dict = _organization_dict(id)
     except (tk.ObjectNotFound, tk.NotAuthorized):
         tk.abort(404, tk._("Organization not found"))
     data = _list_data(args, lang, page, group_dict["id"])
@@ -486,3 +505,43 @@ def event_delete(id: str, event_id: str) -> Response:
 
 # The publishers' feeds and dashboard tab (views_publisher.py), registered with this module's blueprint.
 from ckanext.mes_schedule.views_publisher import mes_schedule_publisher  # noqa: E402
+
+
+def _refuse_nul_in_address() -> None:
+    """An address whose dataset, organisation or event id holds a NUL character names nothing: a 404. Without
+    this, CKAN's own lookups (package_show, organization_show) pass it to PostgreSQL, which fails with a
+    server error."""
+    for key, value in (request.view_args or {}).items():
+        if isinstance(value, str) and "\x00" in value:
+            if key == "event_id":
+                tk.abort(404, tk._("Event not found"))
+            if "organization" in (request.endpoint or ""):
+                tk.abort(404, tk._("Organization not found"))
+            tk.abort(404, tk._("Dataset not found"))
+
+
+mes_schedule.before_request(_refuse_nul_in_address)
+
+# Solr or PostgreSQL unreachable: 503 with a clear message on every page, not 500 (errors.py).
+errors.register(mes_schedule)
+mes_schedule_publisher.before_request(_refuse_nul_in_address)
+
+
+def _csrf_for_browser_sessions() -> None:
+    """Check the CSRF token of every form post made with a browser session.
+
+    CKAN skips the check for requests without a session (anonymous, or with an API token header) by adding
+    the view to flask-wtf's exempt views, and that set is kept for the life of the process: after one such
+    request, the view would take forged posts from logged-in browsers too. Requests authenticated by the
+    session or remember-me cookie are checked here again, whatever that set holds.
+    """
+    flask_config = current_app.config
+    if not flask_config.get("WTF_CSRF_ENABLED", True) or request.method not in flask_config["WTF_CSRF_METHODS"]:
+        return
+    if g.get("login_via_auth_header") or g.get("csrf_valid"):
+        return  # no cookie to ride on, or already checked by CKAN's own hook
+    current_app.extensions["csrf"].protect()
+
+
+mes_schedule.before_request(_csrf_for_browser_sessions)
+mes_schedule_publisher.before_request(_csrf_for_browser_sessions)

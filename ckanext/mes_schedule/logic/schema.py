@@ -34,8 +34,10 @@ def _paging(default_limit: int) -> Schema:
     default = tk.get_validator("default")
     natural_number_validator = tk.get_validator("natural_number_validator")
     return {
-        "limit": [default(default_limit), natural_number_validator, v.mes_schedule_at_most(v.MAX_LIMIT)],
-        "offset": [default(0), natural_number_validator],
+        "limit": [
+            v.mes_schedule_strip, default(default_limit), natural_number_validator, v.mes_schedule_at_most(v.MAX_LIMIT)
+        ],
+        "offset": [v.mes_schedule_strip, default(0), natural_number_validator, v.mes_schedule_at_most(v.MAX_OFFSET)],
     }
 
 
@@ -43,7 +45,8 @@ def _required_id(key: str) -> Schema:
     not_empty = tk.get_validator("not_empty")
     unicode_safe = tk.get_validator("unicode_safe")
     strip_value = tk.get_validator("strip_value")
-    return {key: [not_empty, unicode_safe, strip_value]}
+    no_nul = tk.get_validator("mes_schedule_no_nul_character")
+    return {key: [not_empty, unicode_safe, strip_value, no_nul]}
 
 
 def mes_schedule_compliance_list() -> Schema:
@@ -51,8 +54,9 @@ def mes_schedule_compliance_list() -> Schema:
     unicode_safe = tk.get_validator("unicode_safe")
     strip_value = tk.get_validator("strip_value")
     default = tk.get_validator("default")
+    no_nul = tk.get_validator("mes_schedule_no_nul_character")
     return {
-        "organization": [ignore_empty, unicode_safe, strip_value],
+        "organization": [ignore_empty, unicode_safe, strip_value, no_nul],
         "status": [ignore_empty, v.mes_schedule_status_list],
         "frequency": [ignore_empty, v.mes_schedule_frequency_filter],
         "q": [ignore_empty, unicode_safe, strip_value],
@@ -75,10 +79,11 @@ def mes_schedule_event_create() -> Schema:
     ignore_empty = tk.get_validator("ignore_empty")
     unicode_safe = tk.get_validator("unicode_safe")
     strip_value = tk.get_validator("strip_value")
+    no_nul = tk.get_validator("mes_schedule_no_nul_character")
     return {
         **_required_id("package_id"),
         "event_date": [not_empty, v.mes_schedule_iso_date, v.mes_schedule_not_in_future],
-        "note": [ignore_empty, unicode_safe, strip_value, v.mes_schedule_max_length(NOTE_MAX_LENGTH)],
+        "note": [ignore_empty, unicode_safe, strip_value, no_nul, v.mes_schedule_max_length(NOTE_MAX_LENGTH)],
     }
 
 

@@ -9,6 +9,7 @@ from ckan.types import Context, FlattenDataDict, FlattenErrorDict, FlattenKey
 from ckanext.mes_schedule import schedule, vocab
 
 __all__ = [
+    "mes_schedule_no_nul_character",
     "mes_schedule_rule_validator",
     "mes_schedule_item_validator",
     "mes_schedule_legal_fields_validator",
@@ -22,6 +23,14 @@ _REQUIRED_WITH_ITEM = (
     "mes_schedule_frequency",
     "mes_schedule_rule",
 )
+
+
+def mes_schedule_no_nul_character(value: Any, context: Context) -> Any:
+    """Refuse text holding a NUL character: PostgreSQL cannot store or compare it, and would fail the request
+    with a server error instead of a message."""
+    if isinstance(value, str) and "\x00" in value:
+        raise tk.Invalid(_("The text contains a NUL character (\\x00), which cannot be stored"))
+    return value
 
 
 def mes_schedule_rule_validator(value: Any, context: Context) -> Any:
@@ -67,7 +76,8 @@ def mes_schedule_legal_fields_validator(
         rule = schedule.parse_rule(rule_text)
     except ValueError:
         return  # the rule field's own validator reports it
-    code = vocab.frequency_code(frequency)
+    # Not text (a list from a JSON body, say): scheming_choices reports it.
+    code = vocab.frequency_code(frequency) if isinstance(frequency, str) else None
     if code is None:
         return  # scheming_choices reports an unknown frequency
     if not schedule.frequency_fits(rule, code):

@@ -12,6 +12,8 @@ from ckanext.mes_schedule import compliance, schedule, vocab
 __all__ = [
     "SORT_FIELDS",
     "MAX_LIMIT",
+    "MAX_OFFSET",
+    "mes_schedule_strip",
     "mes_schedule_iso_date",
     "mes_schedule_not_in_future",
     "mes_schedule_status_list",
@@ -29,10 +31,20 @@ SORT_FIELDS = ("item", "title", "status", "next_due", "previous_due", "last_publ
 #: The most rows one call returns.
 MAX_LIMIT = 1000
 
+#: The most rows one call skips: far beyond any table here, and within PostgreSQL's bigint OFFSET (larger
+#: values failed the query with a server error).
+MAX_OFFSET = 1_000_000_000
+
 # Dates outside this range are typing mistakes, and far-future dates would make the engine generate
 # thousands of periods for nothing.
 _EARLIEST = dt.date(2000, 1, 1)
 _LATEST = dt.date(2100, 12, 31)
+
+
+def mes_schedule_strip(value: Any, context: Context) -> Any:
+    """Text without its surrounding whitespace (other values unchanged), so that a blank value counts as empty
+    for the validators after it (CKAN's natural_number_validator fails on " " with a server error)."""
+    return value.strip() if isinstance(value, str) else value
 
 
 def mes_schedule_iso_date(value: Any, context: Context) -> dt.date:
