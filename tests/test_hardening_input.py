@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import ckan.model as model
 import ckan.plugins.toolkit as tk
+from ckan.lib.navl.dictization_functions import DataError
 import ckan.tests.factories as factories
 
 from ckanext.mes_schedule import schedule, vocab
@@ -366,7 +367,9 @@ PAGES = (
 
 def _error_message(body: str) -> str:
     """The message of CKAN's error page (error_document_template.html), without its heading."""
-    content = BeautifulSoup(body, "html.parser").select_one("#error-content")
+    soup = BeautifulSoup(body, "html.parser")
+    # CKAN 2.12 marks the message's box with an id; 2.11 has the same box without it.
+    content = soup.select_one("#error-content") or soup.select_one("article.module .module-content")
     assert content is not None, body[:500]
     heading = content.find("h1")
     if heading:
@@ -462,7 +465,16 @@ def test_legal_fields_through_package_create(portal):
             created = tk.get_action("package_create")({"user": sysadmin}, data)
         except tk.ValidationError as e:
             assert e.error_dict, data
-            assert set(e.error_dict) <= set(LEGAL_FIELDS), (data, e.error_dict)
+            # CKAN 2.11 reports a nested structure in a plain field as "__junk" (2.12 names the field).
+            named = set(LEGAL_FIELDS) | (set() if tk.check_ckan_version(min_version="2.12") else {"__junk"})
+            assert set(e.error_dict) <= named, (data, e.error_dict)
+            assert _packages() == before, "a refused dataset was written"
+            return
+        except DataError:
+            # CKAN 2.11's own flattening refuses a list of plain values before any field validator runs (the
+            # API answers 400 for it); 2.12 validates such a list field by field.
+            model.Session.rollback()
+            assert not tk.check_ckan_version(min_version="2.12"), data
             assert _packages() == before, "a refused dataset was written"
             return
         except Exception:

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 import ckan.model as model
 import ckan.plugins.toolkit as tk
+from ckan.lib.navl.dictization_functions import DataError
 from ckan.types import Context, DataDict
 
 from ckanext.mes_schedule import compliance, schedule, settings, vocab
@@ -40,8 +41,24 @@ SHOW_PUBLICATIONS = 50
 # ------------------------------------------------------------------------------------------------- helpers
 
 
+def _navl(data_dict: DataDict, action_schema: dict[str, Any], context: Context) -> tuple[Any, Any]:
+    try:
+        return tk.navl_validate(data_dict, action_schema, context)
+    except DataError:
+        # CKAN 2.11's flattening refuses a list of plain values (2.12 validates it field by field): a list of
+        # texts becomes the comma-separated form the validators accept, anything else is the caller's error.
+        cleaned: dict[str, Any] = {}
+        for key, value in data_dict.items():
+            if isinstance(value, (list, tuple)) and not all(isinstance(v, dict) for v in value):
+                if not all(isinstance(v, str) for v in value):
+                    raise tk.ValidationError({key: [_("Must be text, or a list of texts")]})
+                value = ",".join(value)
+            cleaned[key] = value
+        return tk.navl_validate(cleaned, action_schema, context)
+
+
 def _validate(data_dict: DataDict, action_schema: dict[str, Any], context: Context) -> dict[str, Any]:
-    data, errors = tk.navl_validate(data_dict, action_schema, context)
+    data, errors = _navl(data_dict, action_schema, context)
     if errors:
         raise tk.ValidationError(errors)
     return data
@@ -52,7 +69,7 @@ def _validate_id_first(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Validate; a bad `key` (the id the access check needs) is raised at once, the other errors are returned
     to be raised after the access check (who may not act at all learns nothing about their input)."""
-    data, errors = tk.navl_validate(data_dict, action_schema, context)
+    data, errors = _navl(data_dict, action_schema, context)
     if key in errors:
         raise tk.ValidationError({key: errors[key]})
     return data, errors
