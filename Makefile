@@ -2,13 +2,27 @@
 CKAN_VERSION ?= 2.12.x
 export CKAN_VERSION
 
-.PHONY: up test down status install bench faults load
+.PHONY: up test lint down status install bench faults load
 
 up:           ## install what is missing, start PostgreSQL/Redis/Solr/CKAN, seed the ministry
 	bash scripts/stack.sh up
 
 test:         ## run the whole suite against the real services (make test CKAN_VERSION=2.11.x)
 	bash scripts/stack.sh test $(PYTEST_ARGS)
+
+# Lint runs in the CKAN 2.12 virtualenv (.venv) that `make test` uses, so mypy sees CKAN's own types.
+LINT_VENV := .venv
+
+lint:         ## ruff, mypy and import-linter (tools pinned in requirements-lint.txt); fails on any finding
+	CKAN_VERSION=2.12.x bash scripts/stack.sh install
+	@[ $(LINT_VENV)/.mes_schedule-lint -nt requirements-lint.txt ] || { \
+		echo "lint: installing requirements-lint.txt into $(LINT_VENV)"; \
+		$(LINT_VENV)/bin/pip install -q -r requirements-lint.txt && touch $(LINT_VENV)/.mes_schedule-lint; }
+	@rc=0; \
+	echo "=== ruff check ."; $(LINT_VENV)/bin/ruff check . || rc=1; \
+	echo "=== mypy"; $(LINT_VENV)/bin/mypy || rc=1; \
+	echo "=== lint-imports"; $(LINT_VENV)/bin/lint-imports --no-cache --no-logo || rc=1; \
+	exit $$rc
 
 down:         ## stop what `make up` started
 	bash scripts/stack.sh down

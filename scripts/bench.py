@@ -124,7 +124,9 @@ def load_datasets(engine: sa.Engine, target: int, rng: random.Random) -> int:
                         "published_at": day,
                     }
                 )
-        columns = "id, name, title, notes, state, type, owner_org, private, license_id, metadata_created, metadata_modified"
+        columns = (
+            "id, name, title, notes, state, type, owner_org, private, license_id, metadata_created, metadata_modified"
+        )
         if has_extras_column:
             conn.execute(
                 sa.text(f"insert into package ({columns}, extras) values ("
@@ -237,13 +239,17 @@ def run_size(ini: Path, engine: sa.Engine, size: int, args: argparse.Namespace, 
         base = server.base
         with engine.connect() as conn:
             name = conn.execute(
-                sa.text("select name from package where state='active' and private=false and extras ? 'mes_schedule_item' limit 1")
+                sa.text("select name from package where state='active' and private=false"
+                        " and extras ? 'mes_schedule_item' limit 1")
                 if args.extras_column else
-                sa.text("select name from package where state='active' and private=false and name like 'mes-order-%' limit 1")
+                sa.text("select name from package where state='active' and private=false"
+                        " and name like 'mes-order-%' limit 1")
             ).scalar_one()
         endpoints = {
             "/compliance": lambda: s.get(base + "/compliance"),
-            "compliance_list (limit=1000)": lambda: s.get(base + "/api/3/action/mes_schedule_compliance_list", params={"limit": 1000}),
+            "compliance_list (limit=1000)": lambda: s.get(
+                base + "/api/3/action/mes_schedule_compliance_list", params={"limit": 1000}
+            ),
             "badge": lambda: s.get(f"{base}/dataset/{name}/compliance.svg"),
             "/dataset": lambda: s.get(base + "/dataset/"),
             "package_search (rows=1000)": lambda: s.get(base + "/api/3/action/package_search", params={"rows": 1000}),
@@ -297,11 +303,14 @@ def main() -> None:
             else:
                 print(f"  {label:30} median {r['median']:8.1f} ms   p95 {r['p95']:8.1f} ms   first {r['cold']:8.1f} ms")
         r = results[size]
-        print(f"  ratio /compliance ÷ /dataset (median):                 {r['/compliance']['median'] / r['/dataset']['median']:.2f}")
-        print(f"  ratio /compliance ÷ /dataset (p95):                    {r['/compliance']['p95'] / r['/dataset']['p95']:.2f}")
+        print("  ratio /compliance ÷ /dataset (median):                 "
+              f"{r['/compliance']['median'] / r['/dataset']['median']:.2f}")
+        print("  ratio /compliance ÷ /dataset (p95):                    "
+              f"{r['/compliance']['p95'] / r['/dataset']['p95']:.2f}")
         print(f"  ratio compliance_list ÷ package_search rows=1000 (median): "
               f"{r['compliance_list (limit=1000)']['median'] / r['package_search (rows=1000)']['median']:.2f}")
-        print(f"  ratio badge ÷ /dataset (median):                       {r['badge']['median'] / r['/dataset']['median']:.2f}", flush=True)
+        print("  ratio badge ÷ /dataset (median):                       "
+              f"{r['badge']['median'] / r['/dataset']['median']:.2f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,10 @@
-"""Shared fixtures: the real database with the migrations of the plugins this extension runs with."""
+"""Shared fixtures: the real database with the migrations of the plugins this extension runs with, and those of
+tests/fixtures.py (the SMTP server; its data builders are imported by the test modules themselves)."""
 from __future__ import annotations
 
 import pytest
+
+pytest_plugins = ["tests.fixtures"]
 
 
 @pytest.fixture

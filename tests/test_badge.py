@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ckanext.mes_schedule import badge, schedule
+from ckanext.mes_schedule import badge, schedule, vocab
 
 CSS = Path(__file__).resolve().parents[1] / "ckanext" / "mes_schedule" / "assets" / "mes_schedule.css"
 SVG = "{http://www.w3.org/2000/svg}"
@@ -20,16 +20,16 @@ def _texts(svg: str) -> list[str]:
 
 
 def test_every_status_has_a_colour_and_labels_in_three_languages():
-    assert set(badge.STATUS_COLOURS) == set(schedule.STATUSES)
-    assert set(badge.STATUS_LABELS) == set(schedule.STATUSES)
-    for labels in [*badge.STATUS_LABELS.values(), *badge.OUTCOME_LABELS.values()]:
+    assert set(vocab.STATUS_COLOURS) == set(schedule.STATUSES)
+    assert set(vocab.STATUS_LABELS) == set(schedule.STATUSES)
+    for labels in [*vocab.STATUS_LABELS.values(), *vocab.OUTCOME_LABELS.values()]:
         assert set(labels) == {"kk", "ru", "en"} and all(labels.values())
-    assert set(badge.OUTCOME_LABELS) == set(schedule.OUTCOMES)
+    assert set(vocab.OUTCOME_LABELS) == set(schedule.OUTCOMES)
 
 
 def test_colours_are_those_of_the_stylesheet():
     css = CSS.read_text(encoding="utf-8")
-    for status, colour in badge.STATUS_COLOURS.items():
+    for status, colour in vocab.STATUS_COLOURS.items():
         assert re.search(rf"\.mes-status-{status}\s*\{{\s*background:\s*{colour}\s*;", css), status
 
 
@@ -43,7 +43,7 @@ def test_status_badge_in_each_language(lang, label, message):
     assert root.tag == f"{SVG}svg"
     assert _texts(svg) == [label, label, message, message]
     assert root.get("aria-label") == f"{label}: {message}"
-    assert badge.STATUS_COLOURS["overdue"] in svg
+    assert vocab.STATUS_COLOURS["overdue"] in svg
 
 
 def test_width_grows_with_the_text():
@@ -83,6 +83,6 @@ def test_etag_is_strong_and_depends_on_status_language_and_date():
 
 
 def test_unknown_codes_are_shown_as_they_are():
-    assert badge.status_label("weird", "ru") == "weird"
-    assert badge.order_label("fr") == "Order 120"
-    assert badge.status_label("late", "fr") == "Late"
+    assert vocab.status_label("weird", "ru") == "weird"
+    assert vocab.order_label("fr") == "Order 120"
+    assert vocab.status_label("late", "fr") == "Late"

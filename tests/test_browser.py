@@ -7,7 +7,6 @@ Needs the Debian packages chromium and chromium-driver (the CI installs them).
 from __future__ import annotations
 
 import shutil
-import socket
 import tempfile
 import threading
 from pathlib import Path
@@ -16,7 +15,8 @@ from typing import Iterator
 import pytest
 from werkzeug.serving import make_server
 
-from ckanext.mes_schedule import badge
+from ckanext.mes_schedule import vocab
+from tests.fixtures import free_port
 from tests.test_views import AS_OF, _engine, world  # noqa: F401 (world is a fixture)
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -29,15 +29,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def live_server(app, world) -> Iterator[str]:  # noqa: F811 (world is the imported fixture)
-    port = _free_port()
+    port = free_port()
     # The whole WSGI stack (CKAN 2.11 sets the request language in a middleware outside the Flask app).
     server = make_server("127.0.0.1", port, app.app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-ckan", daemon=True)
@@ -93,7 +87,7 @@ def test_choosing_the_overdue_filter_leaves_only_overdue_rows(live_server, brows
     assert len({r.get_attribute("data-status") for r in rows}) > 1
 
     link = browser.find_element(By.CSS_SELECTOR, 'a[data-status="overdue"]')
-    assert badge.status_label("overdue", "en") in link.text
+    assert vocab.status_label("overdue", "en") in link.text
     link.click()
     WebDriverWait(browser, 30).until(ec.url_contains("status=overdue"))
     chosen = (By.CSS_SELECTOR, "a.mes-active[data-status=overdue]")
@@ -106,7 +100,7 @@ def test_choosing_the_overdue_filter_leaves_only_overdue_rows(live_server, brows
     assert {r.get_attribute("data-status") for r in rows} == {"overdue"}
     # The status cell shows the label, coloured by the stylesheet (the asset was served and applied).
     cell = rows[0].find_element(By.CSS_SELECTOR, ".mes-status")
-    assert cell.text == badge.status_label("overdue", "en")
+    assert cell.text == vocab.status_label("overdue", "en")
     assert cell.value_of_css_property("background-color") in ("rgba(198, 40, 40, 1)", "rgb(198, 40, 40)")
     # The filter kept the date asked for.
     assert "as_of=2026-02-15" in browser.current_url

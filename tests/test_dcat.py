@@ -7,6 +7,8 @@ from rdflib.namespace import Namespace
 
 import ckan.tests.factories as factories
 
+from tests.fixtures import legal
+
 DCT = Namespace("http://purl.org/dc/terms/")
 DCATAP = Namespace("http://data.europa.eu/r5r/")
 QUARTERLY = "http://publications.europa.eu/resource/authority/frequency/QUARTERLY"
@@ -22,10 +24,7 @@ def test_frequency_is_dct_accrual_periodicity_in_the_dataset_rdf(app):
         title="Мектеп мұғалімдері туралы статистикалық деректер",
         title_ru="Статистические данные об учителях школ",
         title_en="Statistics on school teachers",
-        mes_schedule_item=11,
-        mes_schedule_act_number="120",
-        mes_schedule_frequency=QUARTERLY,
-        mes_schedule_rule="quarterly day=10",
+        **legal(11, "quarterly day=10", QUARTERLY),
     )
     body = app.get(f"/dataset/{dataset['name']}.ttl").body
     graph = Graph().parse(data=body, format="turtle")

@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import exc as sa_exc
 
 import ckan.tests.factories as factories
-from ckan.tests import helpers
+
+from tests.fixtures import legal
 
 # Nothing listens on port 9 (discard) here: every Solr request is refused, as when Solr is stopped.
 DEAD_SOLR = "http://127.0.0.1:9/solr/ckan"
@@ -15,13 +16,7 @@ DEAD_SOLR = "http://127.0.0.1:9/solr/ckan"
 
 def _scheduled_dataset() -> dict:
     org = factories.Organization(name="mes-rk-errors")
-    return factories.Dataset(
-        owner_org=org["id"],
-        mes_schedule_item=5,
-        mes_schedule_act_number="120",
-        mes_schedule_frequency="http://publications.europa.eu/resource/authority/frequency/ANNUAL",
-        mes_schedule_rule="annual quarter=4",
-    )
+    return factories.Dataset(owner_org=org["id"], **legal(5))
 
 
 @pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")

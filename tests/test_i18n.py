@@ -29,7 +29,8 @@ import ckan.lib.i18n as ckan_i18n
 import ckan.plugins.toolkit as tk
 import ckan.tests.factories as factories
 
-from ckanext.mes_schedule import badge
+from ckanext.mes_schedule import vocab
+from tests.fixtures import legal
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "i18n.sh"
@@ -42,7 +43,6 @@ CKAN_POT = Path(ckan.__file__).parent / "i18n" / "ckan.pot"
 VENV = Path(sys.prefix)
 LANGS = ("kk", "ru", "en")
 TRANSLATED = ("kk", "ru")  # English is the source language
-FREQ = "http://publications.europa.eu/resource/authority/frequency/"
 # Entries of the core catalog that exist only from this CKAN version on carry this translator comment.
 NEWER_CKAN_MARK = re.compile(r"CKAN (\d+)\.(\d+)\+")
 
@@ -278,13 +278,7 @@ def _scheduled_dataset() -> dict[str, Any]:
         title="Балабақшалар тізілімі",
         title_ru="Реестр детских садов",
         title_en="Register of kindergartens",
-        mes_schedule_item=5,
-        mes_schedule_act_number="120",
-        mes_schedule_act_date="2016-01-29",
-        mes_schedule_act_registration="13381",
-        mes_schedule_frequency=FREQ + "ANNUAL",
-        mes_schedule_rule="annual quarter=4",
-        mes_schedule_deadline_kk="жылына 1 рет IV тоқсан",
+        **legal(5),
     )
 
 
@@ -333,13 +327,13 @@ class TestKazakhPages:
         assert kk.select_one("div.primary h1").get_text(strip=True) == "№ 120 бұйрық бойынша мерзімдердің сақталуы"
         assert "Деректер жиындары" in _nav(kk)
         row = kk.select_one("tr[data-status]")
-        assert row.select_one(".mes-status").get_text(strip=True) == badge.status_label(row["data-status"], "kk")
+        assert row.select_one(".mes-status").get_text(strip=True) == vocab.status_label(row["data-status"], "kk")
         assert "Балабақшалар тізілімі" in row.get_text()
 
         ru = _soup(kazakh_app.get("/ru/compliance").body)
         assert ru.select_one("div.primary h1").get_text(strip=True) == "Соблюдение сроков по приказу № 120"
         row = ru.select_one("tr[data-status]")
-        assert row.select_one(".mes-status").get_text(strip=True) == badge.status_label(row["data-status"], "ru")
+        assert row.select_one(".mes-status").get_text(strip=True) == vocab.status_label(row["data-status"], "ru")
 
         en = _soup(kazakh_app.get("/en/compliance").body)
         assert en.select_one("div.primary h1").get_text(strip=True) == "Compliance with Order No. 120"
@@ -363,10 +357,10 @@ class TestKazakhPages:
 
 @pytest.mark.parametrize("lang", TRANSLATED)
 def test_one_wording_per_status(kazakh_app: Any, lang: str) -> None:
-    """Every helper that names a status says it with the words of the badges (badge.STATUS_LABELS)."""
+    """Every helper that names a status says it with the words of the badges (vocab.STATUS_LABELS)."""
     names = [n for n in ("mes_schedule_status_label", "mes_schedule_deadline_status_label") if n in tk.h]
     assert names
     with kazakh_app.flask_app.test_request_context(f"/{lang}/", environ_overrides={"CKAN_LANG": lang}):
-        for status in badge.STATUS_LABELS:
+        for status in vocab.STATUS_LABELS:
             seen = {name: tk.h[name](status) for name in names}
-            assert set(seen.values()) == {badge.status_label(status, lang)}, (status, seen)
+            assert set(seen.values()) == {vocab.status_label(status, lang)}, (status, seen)

@@ -5,33 +5,12 @@ import datetime as dt
 
 import pytest
 
-import ckan.model as model
 import ckan.tests.factories as factories
 import ckan.tests.helpers as helpers
 
-from ckanext.mes_schedule import cli_index, compliance, indexing
-from ckanext.mes_schedule.model import Publication
-
-ANNUAL = "http://publications.europa.eu/resource/authority/frequency/ANNUAL"
-
-
-def _legal(item: int = 5, rule: str = "annual quarter=4") -> dict:
-    return {
-        "mes_schedule_item": item,
-        "mes_schedule_act_number": "120",
-        "mes_schedule_act_date": "2016-01-29",
-        "mes_schedule_act_registration": "13381",
-        "mes_schedule_frequency": ANNUAL,
-        "mes_schedule_rule": rule,
-        "mes_schedule_deadline_kk": "жылына 1 рет IV тоқсан",
-    }
-
-
-def _publish(package_id: str, when: dt.datetime) -> None:
-    model.Session.add(
-        Publication(package_id=package_id, resource_id=f"res-{when.isoformat()}", kind="created", published_at=when)
-    )
-    model.Session.commit()
+from ckanext.mes_schedule import compliance, indexing
+from ckanext.mes_schedule.cli import index as cli_index
+from tests.fixtures import legal, publish, staffed_organization
 
 
 def _facet(context: dict | None = None, **search) -> dict[str, int]:
@@ -47,7 +26,7 @@ def _facet(context: dict | None = None, **search) -> dict[str, int]:
 class TestIndex:
     def test_scheduled_dataset_is_indexed_with_its_status_today(self):
         org = factories.Organization()
-        dataset = factories.Dataset(owner_org=org["id"], **_legal())
+        dataset = factories.Dataset(owner_org=org["id"], **legal())
         factories.Dataset(owner_org=org["id"])  # outside the order: no status
         (row,) = compliance.assess_datasets(package_ids=[dataset["id"]])
         assert _facet() == {row.status: 1}
@@ -60,13 +39,13 @@ class TestIndex:
 
     def test_reindex_refreshes_a_status_that_changed(self, cli):
         org = factories.Organization()
-        dataset = factories.Dataset(owner_org=org["id"], **_legal(item=6))
+        dataset = factories.Dataset(owner_org=org["id"], **legal(6))
         before = compliance.assess_datasets(package_ids=[dataset["id"]])[0].status
         assert before == "never_published"
         assert _facet() == {before: 1}
         # A publication today settles the current period (on time or late, depending on today's date); the
         # index does not know yet.
-        _publish(dataset["id"], dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
+        publish(dataset, dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
         after = compliance.assess_datasets(package_ids=[dataset["id"]])[0].status
         assert after in ("on_time", "late")
         assert _facet() == {before: 1}
@@ -76,12 +55,11 @@ class TestIndex:
         assert _facet() == {after: 1}
 
     def test_private_datasets_count_only_for_those_who_may_see_them(self):
-        org, other_org = factories.Organization(), factories.Organization()
-        member, stranger = factories.User(), factories.User()
-        helpers.call_action("organization_member_create", id=org["id"], username=member["name"], role="member")
-        helpers.call_action("organization_member_create", id=other_org["id"], username=stranger["name"], role="admin")
-        factories.Dataset(owner_org=org["id"], **_legal(item=5))
-        factories.Dataset(owner_org=org["id"], private=True, **_legal(item=7))
+        org, staff = staffed_organization("member")
+        _, others = staffed_organization("admin")  # a user with an organisation of their own
+        member, stranger = staff["member"], others["admin"]
+        factories.Dataset(owner_org=org["id"], **legal(5))
+        factories.Dataset(owner_org=org["id"], private=True, **legal(7))
         anonymous = _facet({"user": ""}, include_private=True)
         assert sum(anonymous.values()) == 1
         assert sum(_facet({"user": stranger["name"]}, include_private=True).values()) == 1

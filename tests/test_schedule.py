@@ -1,4 +1,4 @@
-"""Unit tests of the deadline engine (ckanext/mes_schedule/schedule.py).
+"""Unit tests of the deadline engine (the package ckanext/mes_schedule/schedule/).
 
 The engine is pure Python: these tests never import CKAN. Dates in comments are checked against the
 ``holidays`` package's Kazakhstan calendar (holidays.KZ).
@@ -6,16 +6,13 @@ The engine is pure Python: these tests never import CKAN. Dates in comments are 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
 from datetime import date, datetime, timedelta, timezone
+from itertools import pairwise
 from pathlib import Path
 
+import holidays
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from ckanext.mes_schedule import schedule
 from ckanext.mes_schedule.schedule import (
@@ -180,13 +177,13 @@ class TestWorkCalendar:
 
     def test_holidays_object_is_built_once_per_calendar(self, monkeypatch):
         built = []
-        original = schedule.holidays.country_holidays
+        original = holidays.country_holidays
 
         def counting(*args, **kwargs):
             built.append(args)
             return original(*args, **kwargs)
 
-        monkeypatch.setattr(schedule.holidays, "country_holidays", counting)
+        monkeypatch.setattr(holidays, "country_holidays", counting)
         calendar = WorkCalendar()
         for offset in range(0, 3 * 366, 7):
             calendar.is_working(date(2025, 1, 1) + timedelta(days=offset))
@@ -258,7 +255,7 @@ class TestDueDateBoundaryInLocalTime:
 def contiguous(found) -> None:
     """Periods are numbered 1.. and each closes when the next opens."""
     assert [p.index for p in found] == list(range(1, len(found) + 1))
-    for before, after in zip(found, found[1:]):
+    for before, after in pairwise(found):
         assert before.closes == after.opens
 
 
@@ -538,6 +535,82 @@ class TestAsEstablished:
         assert result.on_time_rate is None
         assert result.last_published == date(2020, 5, 5)
         assert periods(AS_ESTABLISHED, DEFAULT_START, date(2030, 1, 1), calendar=CAL) == []
+
+
+class TestStructuredPeriodFields:
+    """What a period is for, without parsing its label (Period.kind, covers_*, year/quarter/month)."""
+
+    def fields(self, period):
+        return (period.kind, period.covers_year, period.covers_quarter, period.covers_month,
+                period.year, period.quarter, period.month)
+
+    def test_annual_in_a_quarter(self):
+        (period,) = periods(ANNUAL_Q4, date(2026, 1, 1), date(2026, 12, 31), calendar=CAL)
+        assert (period.label, period.covers) == ("2026", None)
+        assert self.fields(period) == ("year", 2026, None, None, 2026, 4, None)
+        assert period.rule == ANNUAL_Q4
+
+    def test_annual_in_a_month(self):
+        (period,) = periods("annual month=9", date(2026, 1, 1), date(2026, 12, 31), calendar=CAL)
+        assert period.label == "2026-09"
+        assert self.fields(period) == ("month", 2026, None, 9, 2026, None, 9)
+
+    def test_quarterly_covers_the_reporting_quarter_in_the_next_quarters_window(self):
+        q3, q4 = periods(QUARTERLY_10, date(2026, 10, 1), date(2027, 1, 1), calendar=CAL)
+        assert (q3.label, q3.covers) == ("2026 Q3", "2026 Q3")
+        assert self.fields(q3) == ("quarter", 2026, 3, None, 2026, 4, None)
+        assert self.fields(q4) == ("quarter", 2026, 4, None, 2027, 1, None)
+
+    def test_every_n_years_and_twice_yearly(self):
+        (cycle,) = periods("every-n-years years=3 quarter=4 from=2016", date(2025, 1, 1), date(2025, 12, 31),
+                           calendar=CAL)
+        assert (cycle.label, self.fields(cycle)) == ("2025", ("year", 2025, None, None, 2025, 4, None))
+        first, second = periods("twice-yearly quarter=1 from=2017", date(2026, 1, 1), date(2026, 12, 31),
+                                calendar=CAL)
+        assert (first.label, self.fields(first)) == ("2026 Q1", ("quarter", 2026, 1, None, 2026, 1, None))
+        assert (second.label, second.covers_quarter) == ("2026 Q3", 3)
+
+    def test_event_periods_have_none(self):
+        (period,) = periods(EVENT_10, date(2026, 1, 1), date(2026, 12, 31), events=[date(2026, 4, 27)],
+                            calendar=CAL)
+        assert self.fields(period) == ("event", None, None, None, None, None, None)
+        assert period.rule == EVENT_10
+
+    def test_labels_and_fields_agree(self):
+        for rule in ("annual quarter=2", "annual month=12", "quarterly day=5", "twice-yearly quarter=4 from=2016",
+                     "every-n-years years=2 quarter=1 from=2016"):
+            for period in periods(rule, DEFAULT_START, date(2030, 12, 31), calendar=CAL):
+                quarter = f" Q{period.covers_quarter}" if period.covers_quarter else ""
+                month = f"-{period.covers_month:02d}" if period.covers_month else ""
+                assert period.label == f"{period.covers_year}{quarter}{month}"
+                assert schedule.ROMAN[period.quarter or 1] in ("I", "II", "III", "IV")
+
+    def test_roman_numerals(self):
+        assert dict(schedule.ROMAN) == {1: "I", 2: "II", 3: "III", 4: "IV"}
+
+
+class TestRuleKindRecords:
+    def test_rule_properties(self):
+        assert (EVENT_10.is_event, EVENT_10.has_periods, EVENT_10.has_calendar_windows) == (True, True, False)
+        assert (AS_ESTABLISHED.is_event, AS_ESTABLISHED.has_periods) == (False, False)
+        assert (ANNUAL_Q4.is_event, ANNUAL_Q4.has_periods, ANNUAL_Q4.has_calendar_windows) == (False, True, True)
+        assert QUARTERLY_10.spec is schedule.KINDS["quarterly"]
+
+    def test_each_kind_record(self):
+        kinds = schedule.KINDS
+        assert [k for k, v in kinds.items() if v.has_calendar_windows] == [
+            "annual", "quarterly", "every-n-years", "twice-yearly"]
+        assert [k for k, v in kinds.items() if v.is_event] == ["event"]
+        assert kinds["annual"].one_of == ("quarter", "month")
+        assert kinds["every-n-years"].required == ("years", "quarter", "from")
+        assert kinds["as-established"].frequencies(AS_ESTABLISHED) == ("IRREG", "UNKNOWN", "OTHER")
+
+    def test_assessment_names_the_rule(self):
+        result = assess("annual quarter=4", [], as_of=date(2026, 1, 1), calendar=CAL)
+        assert result.rule == ANNUAL_Q4
+
+    def test_today_is_in_almaty(self):
+        assert schedule.today() in {datetime.now(TZ).date(), (datetime.now(TZ) - timedelta(minutes=1)).date()}
 
 
 # ==================================================================================================
@@ -987,7 +1060,7 @@ class TestProperties:
         before = assess(rule, pubs, as_of=as_of, events=events, calendar=CAL)
         after = assess(rule, pubs + [extra], as_of=as_of, events=events, calendar=CAL)
         assert [o.period for o in before.periods] == [o.period for o in after.periods]
-        for old, new in zip(before.periods, after.periods):
+        for old, new in zip(before.periods, after.periods, strict=True):
             assert rank[new.outcome] >= rank[old.outcome]
             if old.outcome == "open" and new.published:
                 assert new.outcome == "on_time"
@@ -1052,30 +1125,6 @@ class TestProperties:
             assert str(error)
         else:
             assert parse_rule(str(rule)) == rule
-
-
-# ==================================================================================================
-# No CKAN
-# ==================================================================================================
-
-
-def test_engine_imports_without_ckan():
-    code = textwrap.dedent(
-        """
-        import sys
-        sys.modules["ckan"] = None  # any attempt to import ckan now fails loudly
-        from ckanext.mes_schedule import schedule
-        assert not [name for name in sys.modules if name == "ckan" or name.startswith("ckan.")
-                    if sys.modules[name] is not None], "ckan was imported"
-        print(schedule.assess("annual quarter=4", [], as_of=schedule.DEFAULT_START).status)
-        """
-    )
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(REPO_ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
-    done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "not_yet_due"
 
 
 # ==================================================================================================
@@ -1249,3 +1298,53 @@ class TestLoadOrderFixture:
     def test_missing_file(self, tmp_path):
         with pytest.raises(FileNotFoundError):
             load_order(tmp_path / "absent.yaml")
+
+
+class TestOrderAmendmentsAndEvents:
+    """The data file's `rules:` (amendments) and `events:` (events the act names) keys."""
+
+    def _write(self, tmp_path, extra: str) -> str:
+        from ckanext.mes_schedule.schedule import DEFAULT_ORDER_PATH
+
+        text = DEFAULT_ORDER_PATH.read_text(encoding="utf-8")
+        head, block = text.split("  - number: 5\n", 1)
+        path = tmp_path / "order.yaml"
+        path.write_text(head + "  - number: 5\n" + extra + block, encoding="utf-8")
+        return str(path)
+
+    def test_item_30_names_the_approval_of_the_register(self):
+        from datetime import date
+
+        from ckanext.mes_schedule.schedule import load_order
+
+        item = load_order().item(30)
+        assert [event.date for event in item.events] == [date(2020, 1, 31)]
+        assert "39/НҚ" in item.events[0].note
+        assert [str(v.rule) for v in item.rule_versions] == [str(item.rule)]
+
+    def test_rules_list_adds_versions(self, tmp_path):
+        from datetime import date
+
+        from ckanext.mes_schedule.schedule import load_order
+
+        path = self._write(tmp_path, '    rules:\n      - {from: 2021-01-01, rule: "annual quarter=2"}\n')
+        item = load_order(path).item(5)
+        assert [(v.effective_from, str(v.rule)) for v in item.rule_versions][1:] == [
+            (date(2021, 1, 1), "annual quarter=2")
+        ]
+        assert str(item.rule) == str(item.rule_versions[0].rule)
+
+    @pytest.mark.parametrize(
+        "extra",
+        [
+            '    rules:\n      - {from: "not a date", rule: "annual quarter=2"}\n',
+            '    rules:\n      - {from: 2021-01-01, rule: "sometimes"}\n',
+            '    rules:\n      - {from: 2010-01-01, rule: "annual quarter=2"}\n',
+            "    events: oops\n",
+        ],
+    )
+    def test_bad_entries_are_refused(self, tmp_path, extra):
+        from ckanext.mes_schedule.schedule import load_order
+
+        with pytest.raises(ValueError, match="item 5"):
+            load_order(self._write(tmp_path, extra))

@@ -11,6 +11,8 @@ import ckan.plugins.toolkit as tk
 import ckan.tests.factories as factories
 import ckan.tests.helpers as helpers
 
+from tests.fixtures import legal
+
 SCHEMAS = Path(__file__).resolve().parents[1] / "ckanext" / "mes_schedule" / "schemas"
 ANNUAL = "http://publications.europa.eu/resource/authority/frequency/ANNUAL"
 QUARTERLY = "http://publications.europa.eu/resource/authority/frequency/QUARTERLY"
@@ -34,19 +36,6 @@ def _as_sysadmin() -> dict:
     """Updates need a real user: the activity plugin records who made each change."""
     return {"user": factories.Sysadmin()["name"], "ignore_auth": True}
 
-def _legal(**overrides):
-    data = {
-        "mes_schedule_item": 5,
-        "mes_schedule_act_number": "120",
-        "mes_schedule_act_date": "2016-01-29",
-        "mes_schedule_act_registration": "13381",
-        "mes_schedule_frequency": ANNUAL,
-        "mes_schedule_rule": "annual quarter=4",
-        "mes_schedule_deadline_kk": "жылына 1 рет IV тоқсан",
-    }
-    data.update(overrides)
-    return data
-
 
 @pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
 class TestLegalFields:
@@ -56,7 +45,7 @@ class TestLegalFields:
 
     def test_valid_legal_fields_are_stored_and_the_rule_made_canonical(self):
         org = factories.Organization()
-        dataset = factories.Dataset(owner_org=org["id"], **_legal(mes_schedule_rule="  ANNUAL   quarter = 4 "))
+        dataset = factories.Dataset(owner_org=org["id"], **legal(mes_schedule_rule="  ANNUAL   quarter = 4 "))
         shown = helpers.call_action("package_show", id=dataset["id"])
         assert shown["mes_schedule_rule"] == "annual quarter=4"
         assert shown["mes_schedule_frequency"] == ANNUAL
@@ -81,7 +70,8 @@ class TestLegalFields:
         before = model.Session.query(model.Package).count()
         with pytest.raises(tk.ValidationError) as err:
             helpers.call_action(
-                "package_create", name="mes-bad", title="x", owner_org=org["id"], **_legal(**overrides)
+                "package_create", context=_as_sysadmin(), name="mes-bad", title="x", owner_org=org["id"],
+                **legal(**overrides)
             )
         assert field in err.value.error_dict
         assert fragment in " ".join(map(str, err.value.error_dict[field]))
@@ -90,17 +80,20 @@ class TestLegalFields:
 
     def test_update_with_an_invalid_rule_keeps_the_stored_one(self):
         org = factories.Organization()
-        dataset = factories.Dataset(owner_org=org["id"], **_legal())
+        dataset = factories.Dataset(owner_org=org["id"], **legal())
         with pytest.raises(tk.ValidationError) as err:
-            helpers.call_action("package_patch", context=_as_sysadmin(), id=dataset["id"], mes_schedule_rule="quarterly day=40")
+            helpers.call_action(
+                "package_patch", context=_as_sysadmin(), id=dataset["id"], mes_schedule_rule="quarterly day=40"
+            )
         assert "mes_schedule_rule" in err.value.error_dict
         assert helpers.call_action("package_show", id=dataset["id"])["mes_schedule_rule"] == "annual quarter=4"
 
     def test_update_to_a_consistent_quarterly_rule(self):
         org = factories.Organization()
-        dataset = factories.Dataset(owner_org=org["id"], **_legal())
+        dataset = factories.Dataset(owner_org=org["id"], **legal())
         helpers.call_action(
-            "package_patch", context=_as_sysadmin(), id=dataset["id"], mes_schedule_rule="quarterly day=10", mes_schedule_frequency=QUARTERLY
+            "package_patch", context=_as_sysadmin(), id=dataset["id"], mes_schedule_rule="quarterly day=10",
+            mes_schedule_frequency=QUARTERLY,
         )
         shown = helpers.call_action("package_show", id=dataset["id"])
         assert (shown["mes_schedule_rule"], shown["mes_schedule_frequency"]) == ("quarterly day=10", QUARTERLY)
@@ -110,7 +103,7 @@ class TestLegalFields:
         org = factories.Organization()
         resp = app.post(
             "/api/3/action/package_create",
-            json={"name": "mes-api-bad", "owner_org": org["id"], **_legal(mes_schedule_rule="annual month=13")},
+            json={"name": "mes-api-bad", "owner_org": org["id"], **legal(mes_schedule_rule="annual month=13")},
             headers={"Authorization": user["token"]},
             status=409,
         )
@@ -122,7 +115,7 @@ class TestLegalFields:
         org = factories.Organization()
         dataset = factories.Dataset(
             owner_org=org["id"], title="Балабақшалар тізілімі", title_ru="Реестр детских садов",
-            title_en="Register of kindergartens", **_legal()
+            title_en="Register of kindergartens", **legal()
         )
         en = app.get(f"/dataset/{dataset['name']}").body
         assert "Register of kindergartens" in en
@@ -137,7 +130,7 @@ class TestLegalFields:
         org = factories.Organization()
         factories.Dataset(
             owner_org=org["id"], title="Балабақшалар тізілімі", title_ru="Реестр детских садов",
-            title_en="Register of kindergartens", **_legal()
+            title_en="Register of kindergartens", **legal()
         )
         assert "Register of kindergartens" in app.get("/dataset/").body
         assert "Реестр детских садов" in app.get("/ru/dataset/").body

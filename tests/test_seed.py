@@ -73,7 +73,9 @@ class TestSeed:
             resources=[{"url": "http://example.com/q3.csv", "name": "2026 Q3"}],
         )
         # The data file changes a legal field of item 10.
-        changed = dataclasses.replace(order.item(10), rule_text="quarterly day=15", rule=schedule.parse_rule("quarterly day=15"))
+        changed = dataclasses.replace(
+            order.item(10), rule_text="quarterly day=15", rule=schedule.parse_rule("quarterly day=15")
+        )
         report = seeding.seed(items=[changed])
         assert report.updated == [name]
         shown = helpers.call_action("package_show", id=name)
@@ -93,7 +95,9 @@ class TestSeed:
     def test_a_renamed_dataset_is_still_recognised_by_its_item(self):
         seeding.seed()
         order = settings.order()
-        helpers.call_action("package_patch", context=_as_sysadmin(), id=seeding.dataset_name(order.item(7)), name="children-under-18")
+        helpers.call_action(
+            "package_patch", context=_as_sysadmin(), id=seeding.dataset_name(order.item(7)), name="children-under-18"
+        )
         report = seeding.seed()
         assert report.created == [] and "children-under-18" in report.unchanged
 

@@ -16,39 +16,16 @@ from typing import Any, Optional
 import pytest
 from bs4 import BeautifulSoup
 
-import ckan.model as model
 import ckan.plugins.toolkit as tk
 import ckan.tests.factories as factories
 import ckan.tests.helpers as helpers
 
-from ckanext.mes_schedule import badge, compliance, exports
-from ckanext.mes_schedule.model import Publication
+from ckanext.mes_schedule import badge, compliance, exports, vocab
+from tests.fixtures import legal, publish, staffed_organization
 
-FREQ = "http://publications.europa.eu/resource/authority/frequency/"
 AS_OF = "2026-02-15"
 SCRIPT = "<script>alert('x')</script>"
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-def _legal(item: int, rule: str = "annual quarter=4", frequency: str = "ANNUAL") -> dict[str, Any]:
-    return {
-        "mes_schedule_item": item,
-        "mes_schedule_act_number": "120",
-        "mes_schedule_act_date": "2016-01-29",
-        "mes_schedule_act_registration": "13381",
-        "mes_schedule_frequency": FREQ + frequency,
-        "mes_schedule_rule": rule,
-        "mes_schedule_deadline_kk": "жылына 1 рет IV тоқсан",
-    }
-
-
-def _publish(package_id: str, *days: str) -> None:
-    for day in days:
-        when = dt.datetime.fromisoformat(day + "T06:00:00")  # 11:00 in Almaty, same local date
-        model.Session.add(
-            Publication(package_id=package_id, resource_id=f"r-{package_id}-{day}", kind="created", published_at=when)
-        )
-    model.Session.commit()
 
 
 @dataclasses.dataclass
@@ -67,20 +44,10 @@ class World:
 
 @pytest.fixture
 def world(clean_db, clean_index, with_plugins) -> World:
-    org = factories.Organization(name="mes-rk", title="Министрлік")
-    other_org = factories.Organization(name="akimat", title="Әкімдік")
-    users = {
-        "sysadmin": factories.SysadminWithToken(),
-        "admin": factories.UserWithToken(),
-        "editor": factories.UserWithToken(),
-        "member": factories.UserWithToken(),
-        "other_admin": factories.UserWithToken(),
-    }
-    for role in ("admin", "editor", "member"):
-        helpers.call_action("organization_member_create", id=org["id"], username=users[role]["name"], role=role)
-    helpers.call_action(
-        "organization_member_create", id=other_org["id"], username=users["other_admin"]["name"], role="admin"
-    )
+    sysadmin = factories.SysadminWithToken()
+    org, staff = staffed_organization("admin", "editor", "member", name="mes-rk", title="Министрлік")
+    other_org, others = staffed_organization("admin", name="akimat", title="Әкімдік")
+    users = {"sysadmin": sysadmin, **staff, "other_admin": others["admin"]}
 
     def make(key: str, item: int, owner: Optional[dict] = None, **extra: Any) -> dict:
         fields = {
@@ -88,7 +55,7 @@ def world(clean_db, clean_index, with_plugins) -> World:
             "title": f"Деректер {item}",
             "title_ru": f"Данные {item}",
             "title_en": f"Data {item}",
-            **_legal(item),
+            **legal(item),
         }
         fields.update(extra)
         return factories.Dataset(owner_org=(owner or org)["id"], **fields)
@@ -98,18 +65,18 @@ def world(clean_db, clean_index, with_plugins) -> World:
         "on-time": make("on-time", 5),
         "late": make("late", 6),
         "never": make("never", 7),
-        "overdue": make("overdue", 8, **_legal(8, "quarterly day=10", "QUARTERLY")),
+        "overdue": make("overdue", 8, **legal(8, "quarterly day=10", "QUARTERLY")),
         "secret": make("secret", 9, private=True, title_en="Secret register"),
-        "no-deadline": make("no-deadline", 10, **_legal(10, "as-established", "IRREG")),
+        "no-deadline": make("no-deadline", 10, **legal(10, "as-established", "IRREG")),
         "formula": make("formula", 11, title_en='=HYPERLINK("http://evil.example","click")', title_ru="@SUM(1+1)"),
         "elsewhere": make("elsewhere", 12, other_org),
         "unscheduled": factories.Dataset(owner_org=org["id"], name="unscheduled"),
     }
-    _publish(datasets["on-time"]["id"], "2025-11-02")
-    _publish(datasets["late"]["id"], "2024-12-01", "2026-01-05")
-    _publish(datasets["overdue"]["id"], "2025-10-05")
-    _publish(datasets["formula"]["id"], "2025-12-30")
-    _publish(datasets["elsewhere"]["id"], "2025-10-15")
+    publish(datasets["on-time"], "2025-11-02")
+    publish(datasets["late"], "2024-12-01", "2026-01-05")
+    publish(datasets["overdue"], "2025-10-05")
+    publish(datasets["formula"], "2025-12-30")
+    publish(datasets["elsewhere"], "2025-10-15")
     return World(org, other_org, datasets, users)
 
 
@@ -150,7 +117,7 @@ def _csv(body: bytes) -> list[list[str]]:
 
 @pytest.mark.usefixtures("with_plugins")
 def test_the_compliance_helpers_are_registered():
-    from ckanext.mes_schedule import helpers_compliance
+    from ckanext.mes_schedule.helpers import compliance as helpers_compliance
 
     missing = [name for name in helpers_compliance.__all__ if name not in tk.h]
     assert not missing, f"helpers.py must re-export these from helpers_compliance.py: {missing}"
@@ -390,7 +357,7 @@ class TestBadge:
         assert self._svg(ui_ru)[2] == "С опозданием"
         # By id as well as by name; today's status by default.
         today = app.get(f"/dataset/{world.datasets['never']['id']}/compliance.svg")
-        assert self._svg(today)[2] == badge.status_label(_engine(compliance.today().isoformat())["never"])
+        assert self._svg(today)[2] == vocab.status_label(_engine(compliance.today().isoformat())["never"])
 
     def test_etag_and_304(self, app, world):
         first = app.get("/dataset/on-time/compliance.svg", query_string={"as_of": AS_OF})
@@ -433,7 +400,7 @@ class TestDatasetPages:
         assert section is not None
         assert section.select_one("img")["src"] == "/dataset/late/compliance.svg"
         status = _engine(compliance.today().isoformat())["late"]
-        assert section.select_one(".mes-status").get_text(strip=True) == badge.status_label(status)
+        assert section.select_one(".mes-status").get_text(strip=True) == vocab.status_label(status)
         assert section.select_one("a[href='/dataset/late/compliance']") is not None
         embed = section.select_one("input#mes-embed-code")
         assert embed.has_attr("readonly")
@@ -474,7 +441,7 @@ class TestDatasetPages:
 def event_dataset(world) -> dict:
     return factories.Dataset(
         owner_org=world.org["id"], name="register", title="Тізілім",
-        **_legal(13, "event working-days=10 max-per-year=2", "IRREG"),
+        **legal(13, "event working-days=10 max-per-year=2", "IRREG"),
     )
 
 
@@ -567,10 +534,10 @@ class TestFacet:
     def test_facet_labels_in_the_ui_language(self, app, world):
         today = _engine(compliance.today().isoformat())
         en = self._facet(app.get("/dataset/").body)
-        assert en[badge.status_label(today["never"], "en")]
+        assert en[vocab.status_label(today["never"], "en")]
         assert "Compliance" in app.get("/dataset/").body
         ru = self._facet(app.get("/ru/dataset/").body)
-        assert badge.status_label(today["never"], "ru") in ru
+        assert vocab.status_label(today["never"], "ru") in ru
         assert not any(label in ru for label in ("never_published", "on_time", "overdue"))
 
     def test_search_result_badge_snippet(self, app, world):
@@ -578,7 +545,7 @@ class TestFacet:
             pkg = helpers.call_action("package_show", id="late")
             html = tk.render_snippet("mes_schedule/snippets/badge.html", {"package": pkg})
             status = _engine(compliance.today().isoformat())["late"]
-            assert f"mes-status-{status}" in html and badge.status_label(status) in html
+            assert f"mes-status-{status}" in html and vocab.status_label(status) in html
             unscheduled = helpers.call_action("package_show", id="unscheduled")
             assert tk.render_snippet("mes_schedule/snippets/badge.html", {"package": unscheduled}).strip() == ""
 
@@ -628,7 +595,7 @@ class TestEscaping:
     def test_markup_in_titles_is_never_rendered(self, app, world):
         factories.Dataset(
             owner_org=world.org["id"], name="markup", title=SCRIPT.replace("x", "kk"),
-            title_ru=SCRIPT.replace("x", "ru"), title_en=SCRIPT.replace("x", "en"), **_legal(14),
+            title_ru=SCRIPT.replace("x", "ru"), title_en=SCRIPT.replace("x", "en"), **legal(14),
         )
         for prefix in ("", "/ru"):
             for url in (

@@ -8,60 +8,43 @@ from typing import Any
 import icalendar
 import pytest
 
-import ckan.model as model
 import ckan.plugins.toolkit as tk
 import ckan.tests.factories as factories
 
 from ckanext.mes_schedule import calendar_feed, compliance
-from ckanext.mes_schedule.helpers_publisher import deadline_rows, ui_lang, upload_outlook
-from ckanext.mes_schedule.model import Publication
-
-ANNUAL = "http://publications.europa.eu/resource/authority/frequency/ANNUAL"
-QUARTERLY = "http://publications.europa.eu/resource/authority/frequency/QUARTERLY"
-IRREG = "http://publications.europa.eu/resource/authority/frequency/IRREG"
-
-
-def _legal(item: int, rule: str, frequency: str = ANNUAL) -> dict[str, Any]:
-    return {
-        "mes_schedule_item": item,
-        "mes_schedule_act_number": "120",
-        "mes_schedule_act_date": "2016-01-29",
-        "mes_schedule_act_registration": "13381",
-        "mes_schedule_frequency": frequency,
-        "mes_schedule_rule": rule,
-        "mes_schedule_deadline_kk": "мерзімі",
-    }
+from ckanext.mes_schedule.helpers.publisher import deadline_rows, upload_outlook
+from ckanext.mes_schedule.localization import ui_lang
+from tests.fixtures import legal, publish, staffed_organization
 
 
 @pytest.fixture
 def data(with_plugins, clean_db, clean_index):
     password = "Publisher-Pass-2026"
-    editor = factories.UserWithToken(name="the_editor", password=password)
-    member = factories.UserWithToken(name="the_member")
-    outsider = factories.UserWithToken(name="the_outsider")
-    org = factories.Organization(
+    org, staff = staffed_organization(
+        "editor", "member", prefix="the", password=password,
         name="ministry", title="Министрлік", title_ru="Министерство", title_en="Ministry",
-        users=[{"name": editor["name"], "capacity": "editor"}, {"name": member["name"], "capacity": "member"}],
     )
+    editor, member = staff["editor"], staff["member"]
+    outsider = factories.UserWithToken(name="the_outsider")
     other_org = factories.Organization(name="other-org")
     public = factories.Dataset(
         name="annual-report", title="Жылдық есеп", title_ru="Годовой отчёт", title_en="Annual report",
-        owner_org=org["id"], **_legal(5, "annual quarter=4"),
+        owner_org=org["id"], **legal(5, "annual quarter=4"),
     )
     quarterly = factories.Dataset(
         name="quarterly-stats", title="Тоқсандық", title_en="Quarterly statistics", owner_org=org["id"],
-        **_legal(6, "quarterly day=10", QUARTERLY),
+        **legal(6, "quarterly day=10", "QUARTERLY"),
     )
     private = factories.Dataset(
         name="private-annual", title="Жабық", title_en="Closed one", owner_org=org["id"], private=True,
-        **_legal(7, "annual quarter=4"),
+        **legal(7, "annual quarter=4"),
     )
     established = factories.Dataset(
         name="as-established", title="Белгіленген", title_en="As established", owner_org=org["id"],
-        **_legal(9, "as-established", IRREG),
+        **legal(9, "as-established", "IRREG"),
     )
     elsewhere = factories.Dataset(name="elsewhere", title_en="Elsewhere", owner_org=other_org["id"],
-                                  **_legal(10, "annual quarter=4"))
+                                  **legal(10, "annual quarter=4"))
     group = factories.Group(name="a-group")
     return {"password": password, "editor": editor, "member": member, "outsider": outsider, "org": org,
             "public": public, "quarterly": quarterly, "private": private, "established": established,
@@ -196,7 +179,9 @@ class TestMyDeadlines:
         rows = deadline_rows("the_editor", "en", as_of=dt.date(2026, 11, 26))
         # The quarterly Q3 deadline (12 Oct) is past and unpublished: first; the annual ones are due 31 Dec;
         # no deadline comes last.
-        assert [r.dataset.name for r in rows] == ["quarterly-stats", "annual-report", "private-annual", "as-established"]
+        assert [r.dataset.name for r in rows] == [
+            "quarterly-stats", "annual-report", "private-annual", "as-established"
+        ]
         assert [r.act_by for r in rows] == [dt.date(2026, 10, 12), dt.date(2026, 12, 31), dt.date(2026, 12, 31), None]
         assert rows[0].status == "never_published"
 
@@ -221,15 +206,15 @@ class TestUploadOutlook:
         assert outlook["on_time"] is False and outlook["next_due"] == dt.date(2027, 1, 11)
 
     def test_an_already_published_period(self, data):
-        model.Session.add(Publication(package_id=data["public"]["id"], resource_id="r", kind="backfill",
-                                      published_at=dt.datetime(2026, 11, 2, 6, 0)))
-        model.Session.commit()
+        publish(data["public"], dt.datetime(2026, 11, 2, 6, 0), kind="backfill")
         outlook = upload_outlook(data["public"]["id"], as_of=dt.date(2026, 11, 26))
         assert outlook["published"] == "on_time" and outlook["first_published"] == dt.date(2026, 11, 2)
 
     def test_no_deadline_and_awaiting_an_event(self, data):
         assert upload_outlook(data["established"]["id"])["case"] == "no_deadline"
-        event = factories.Dataset(owner_org=data["org"]["id"], **_legal(11, "event working-days=10 max-per-year=2", IRREG))
+        event = factories.Dataset(
+            owner_org=data["org"]["id"], **legal(11, "event working-days=10 max-per-year=2", "IRREG")
+        )
         assert upload_outlook(event["id"])["case"] == "awaiting_event"
         assert upload_outlook(factories.Dataset(owner_org=data["org"]["id"])["id"]) is None
 

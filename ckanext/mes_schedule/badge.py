@@ -1,7 +1,7 @@
 """Compliance badges: a small two-part SVG ("Order 120 | On time"), in the style of shields.io.
 
 Pure Python (no CKAN import): the view decides what to show and who may see it; this module only draws.
-The status colours are those of assets/mes_schedule.css, so a badge and the pages look alike.
+The status words and colours come from the vocabulary (vocab.py), as do the pages' CSS classes.
 """
 from __future__ import annotations
 
@@ -9,89 +9,20 @@ import datetime as dt
 import hashlib
 import re
 import unicodedata
-from typing import Mapping
 from xml.sax.saxutils import escape as _xml_escape
 
+from ckanext.mes_schedule.vocab import STATUS_COLOURS, order_label, status_label
+
 __all__ = [
-    "STATUS_COLOURS",
-    "OUTCOME_COLOURS",
-    "STATUS_LABELS",
-    "OUTCOME_LABELS",
-    "ORDER_LABELS",
-    "status_label",
-    "outcome_label",
-    "order_label",
     "text_width",
     "render",
     "status_badge",
     "etag",
 ]
 
-# Same colours as the .mes-status-* classes of assets/mes_schedule.css (tests keep the two in step).
-STATUS_COLOURS: dict[str, str] = {
-    "on_time": "#2e7d32",
-    "due_soon": "#b26a00",
-    "late": "#8d6e00",
-    "overdue": "#c62828",
-    "never_published": "#6d1b1b",
-    "not_yet_due": "#546e7a",
-    "no_deadline": "#757575",
-}
-
-# A period's outcome borrows the colour of the status it resembles most.
-OUTCOME_COLOURS: dict[str, str] = {
-    "on_time": STATUS_COLOURS["on_time"],
-    "late": STATUS_COLOURS["late"],
-    "missed": STATUS_COLOURS["overdue"],
-    "open": STATUS_COLOURS["not_yet_due"],
-}
-
-_LABEL_COLOUR = "#555"
-
-# Labels in the portal's three languages. They are data, like vocab.FREQUENCIES, not gettext strings:
-# a badge is drawn in the language its URL asks for (?lang=), whatever the request's UI language, and CKAN
-# ships no Kazakh catalog.
-STATUS_LABELS: dict[str, dict[str, str]] = {
-    "overdue": {"en": "Overdue", "ru": "Просрочено", "kk": "Мерзімі өткен"},
-    "never_published": {"en": "Never published", "ru": "Не публиковался", "kk": "Жарияланбаған"},
-    "late": {"en": "Late", "ru": "С опозданием", "kk": "Кешігіп жарияланған"},
-    "due_soon": {"en": "Due soon", "ru": "Скоро срок", "kk": "Мерзімі жақын"},
-    "on_time": {"en": "On time", "ru": "В срок", "kk": "Мерзімінде"},
-    "not_yet_due": {"en": "Not yet due", "ru": "Срок не наступил", "kk": "Мерзімі әлі келмеген"},
-    "no_deadline": {"en": "No deadline", "ru": "Без срока", "kk": "Мерзімі белгіленбеген"},
-}
-
-OUTCOME_LABELS: dict[str, dict[str, str]] = {
-    "on_time": {"en": "On time", "ru": "В срок", "kk": "Мерзімінде"},
-    "late": {"en": "Late", "ru": "С опозданием", "kk": "Кешігіп жарияланған"},
-    "missed": {"en": "Missed", "ru": "Пропущен", "kk": "Жарияланбаған"},
-    "open": {"en": "Open", "ru": "Открыт", "kk": "Ашық"},
-}
-
-ORDER_LABELS: dict[str, str] = {"en": "Order 120", "ru": "Приказ №120", "kk": "№120 бұйрық"}
-
-
-def _label(table: Mapping[str, Mapping[str, str]], key: str, lang: str) -> str:
-    labels = table.get(key)
-    if labels is None:
-        return key  # an unknown code is shown as is rather than hidden
-    return labels.get(lang) or labels["en"]
-
-
-def status_label(status: str, lang: str = "en") -> str:
-    return _label(STATUS_LABELS, status, lang)
-
-
-def outcome_label(outcome: str, lang: str = "en") -> str:
-    return _label(OUTCOME_LABELS, outcome, lang)
-
-
-def order_label(lang: str = "en") -> str:
-    return ORDER_LABELS.get(lang) or ORDER_LABELS["en"]
-
-
 # ------------------------------------------------------------------------------------------ drawing
 
+_LABEL_COLOUR = "#555"
 _FONT_SIZE = 11
 _HEIGHT = 20
 _PADDING = 6  # on each side of a text

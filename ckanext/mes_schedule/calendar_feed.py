@@ -16,8 +16,8 @@ from dateutil.relativedelta import relativedelta
 
 import ckan.plugins.toolkit as tk
 
-from ckanext.mes_schedule import compliance, reminders, schedule, settings
-from ckanext.mes_schedule.helpers_publisher import describe_period, long_date
+from ckanext.mes_schedule import compliance, localization, schedule, settings
+from ckanext.mes_schedule.reminders.rendering import dataset_link
 
 __all__ = ["PRODID", "CONTENT_TYPE", "window", "upcoming_due_dates", "build_calendar", "feed"]
 
@@ -27,14 +27,14 @@ CONTENT_TYPE = "text/calendar; charset=utf-8"
 
 def window(today: dt.date, months: Optional[int] = None) -> tuple[dt.date, dt.date]:
     """The dates a feed covers: today to `months` (default: configured) months ahead, both included."""
-    return today, today + relativedelta(months=months or reminders.calendar_months())
+    return today, today + relativedelta(months=months or settings.calendar_months())
 
 
 def upcoming_due_dates(
     row: compliance.ComplianceRow, events: Iterable[dt.date], first: dt.date, last: dt.date
 ) -> list[schedule.Period]:
     """The periods of a dataset whose due date falls in [first, last]."""
-    if row.rule is None or not (row.rule.has_calendar_windows or row.rule.kind == "event"):
+    if row.rule is None or not row.rule.has_periods:
         return []
     # A period is due after it opens, so no period opening after `last` can be due by then.
     periods = schedule.periods(row.rule, settings.start_date(), last, events=events, calendar=settings.calendar())
@@ -50,16 +50,16 @@ def _event(
 ) -> icalendar.Event:
     ds = row.dataset
     title = ds.title_in(lang)
-    link = reminders.dataset_link(ds.name)
+    link = dataset_link(ds.name)
     outcome = next((o for o in row.assessment.periods if o.period == period), None)
     lines = [
         tk._("Deadline of {period} for the dataset “{title}”.").format(
-            period=describe_period(period, lang), title=title
+            period=localization.period_in_words(period, lang), title=title
         ),
         tk._("Rule: {rule}").format(rule=schedule.describe(row.rule, lang)) if row.rule else "",
     ]
     if outcome is not None and outcome.first_published is not None:
-        lines.append(tk._("Published on {date}.").format(date=long_date(outcome.first_published, lang)))
+        lines.append(tk._("Published on {date}.").format(date=localization.long_date(outcome.first_published, lang)))
     lines.append(link)
 
     event = icalendar.Event()
@@ -83,9 +83,9 @@ def build_calendar(
     months: Optional[int] = None,
 ) -> bytes:
     """The iCalendar text of `rows`' due dates in the window (translated with the current locale)."""
-    today = today or compliance.today()
+    today = today or localization.today()
     first, last = window(today, months)
-    events = compliance.events_by_package([r.dataset.id for r in rows if r.rule and r.rule.kind == "event"])
+    events = compliance.events_by_package([r.dataset.id for r in rows if r.rule and r.rule.is_event])
     stamp = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 
     cal = icalendar.Calendar()

@@ -12,7 +12,6 @@ from rdflib import Literal, URIRef
 from rdflib.namespace import RDF
 
 from ckanext.dcat.profiles.base import DCATAP, DCT, RDFProfile
-
 from ckanext.mes_schedule import vocab
 
 __all__ = ["MesScheduleDCATProfile"]

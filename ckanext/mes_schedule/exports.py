@@ -1,4 +1,8 @@
-"""CSV and JSON downloads of the compliance table. Pure Python (no CKAN import).
+"""Downloads of the compliance table, as a registry of formats. Pure Python (no CKAN import).
+
+Each format is one `ExportFormat` in `FORMATS`: it turns an `ExportTable` (the header row, the rows the page
+shows, and the action's whole result) into bytes. A new format (e.g. XLSX, ODS) is one more entry; the views
+build their routes and download links from this registry.
 
 A CSV is opened by people in a spreadsheet, so every cell that a spreadsheet would read as a formula is
 neutralised (OWASP "CSV injection"): a single quote in front of a leading = + - @, tab or carriage return.
@@ -10,9 +14,19 @@ import datetime as dt
 import io
 import json
 import re
-from typing import Any, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Sequence
 
-__all__ = ["FORMULA_TRIGGERS", "neutralise", "csv_bytes", "json_bytes", "filename"]
+__all__ = [
+    "FORMULA_TRIGGERS",
+    "ExportTable",
+    "ExportFormat",
+    "FORMATS",
+    "neutralise",
+    "csv_bytes",
+    "json_bytes",
+    "filename",
+]
 
 #: Leading characters that make Excel, LibreOffice or Google Sheets evaluate a cell (OWASP's list).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -55,3 +69,29 @@ def filename(base: str, as_of: dt.date | str, extension: str) -> str:
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", base).strip("-.") or "compliance"
     day = as_of.isoformat() if isinstance(as_of, dt.date) else re.sub(r"[^0-9-]", "", str(as_of))
     return f"{safe}-{day}.{extension}" if day else f"{safe}.{extension}"
+
+
+@dataclass(frozen=True)
+class ExportTable:
+    """What every format may draw from: the table as the page shows it, and the action's whole result."""
+
+    headers: Sequence[str]
+    rows: Iterable[Sequence[Any]]
+    result: Any
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    extension: str
+    mimetype: str
+    render: Callable[[ExportTable], bytes]
+
+
+#: The download formats, in the order the pages offer them.
+FORMATS: dict[str, ExportFormat] = {
+    fmt.extension: fmt
+    for fmt in (
+        ExportFormat("csv", "text/csv; charset=utf-8", lambda t: csv_bytes(t.headers, t.rows)),
+        ExportFormat("json", "application/json; charset=utf-8", lambda t: json_bytes(t.result)),
+    )
+}

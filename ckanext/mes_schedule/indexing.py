@@ -5,7 +5,7 @@ single-valued, not stored), so `mes_schedule_status` is filterable (fq=mes_sched
 facetable as an exact value without any schema change. Search applies its permission labels to facet
 counts as to results, so private datasets are counted only for those who may see them.
 
-A status changes with the calendar while the index does not: `ckan mes-schedule reindex` (cli_index.py),
+A status changes with the calendar while the index does not: `ckan mes-schedule reindex` (cli/index.py),
 run daily, keeps the facet fresh. The pages never read the status from the index: they assess live.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 import ckan.plugins.toolkit as tk
 
-from ckanext.mes_schedule import badge, compliance, vocab
+from ckanext.mes_schedule import compliance, localization, vocab
 
 __all__ = ["STATUS_FIELD", "before_dataset_index", "dataset_facets", "after_dataset_search"]
 
@@ -48,20 +48,12 @@ def dataset_facets(facets_dict: OrderedDict[str, Any], package_type: str) -> Ord
     return facets_dict
 
 
-def _ui_lang() -> str:
-    try:
-        lang = (tk.h.lang() or "en").split("_")[0]
-    except (RuntimeError, AttributeError, KeyError, TypeError):  # no request: the CLI, jobs
-        lang = "en"
-    return lang if lang in vocab.LANGS else "en"
-
-
 def after_dataset_search(search_results: dict[str, Any], search_params: dict[str, Any]) -> dict[str, Any]:
     """Name the compliance facet's items in the UI language (the facet list and the "filtered by" pill of
     the search page show `display_name`; the API's search_facets get the words too)."""
     facet = (search_results.get("search_facets") or {}).get(STATUS_FIELD)
     if facet:
-        lang = _ui_lang()
+        lang = localization.ui_lang()
         for item in facet.get("items") or []:
-            item["display_name"] = badge.status_label(item.get("name") or "", lang)
+            item["display_name"] = vocab.status_label(item.get("name") or "", lang)
     return search_results

@@ -3,13 +3,27 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from typing import Iterable
+from typing import Any, Iterable
 
 import ckan.plugins.toolkit as tk
 
-from ckanext.mes_schedule import schedule
+from ckanext.mes_schedule import schedule, vocab
 
-__all__ = ["start_date", "due_soon_days", "calendar", "organization_name", "order", "page_size"]
+__all__ = [
+    "start_date",
+    "due_soon_days",
+    "calendar",
+    "organization_name",
+    "order",
+    "page_size",
+    "option",
+    "remind_days",
+    "escalate_after_days",
+    "default_language",
+    "calendar_months",
+    "max_maintainer_emails",
+    "max_recipients_per_dataset",
+]
 
 
 def _iso_dates(key: str, values: Iterable[str]) -> tuple[dt.date, ...]:
@@ -17,8 +31,8 @@ def _iso_dates(key: str, values: Iterable[str]) -> tuple[dt.date, ...]:
     for value in values:
         try:
             out.append(dt.date.fromisoformat(str(value).strip()))
-        except ValueError:
-            raise tk.ValidationError({key: [f"'{value}' is not an ISO date (YYYY-MM-DD)"]})
+        except ValueError as error:
+            raise tk.ValidationError({key: [f"'{value}' is not an ISO date (YYYY-MM-DD)"]}) from error
     return tuple(out)
 
 
@@ -58,3 +72,66 @@ def _order(path: str) -> schedule.Order:
 
 def order() -> schedule.Order:
     return _order(tk.config.get("ckanext.mes_schedule.order_file") or "")
+
+
+# ------------------------------------------------------------------------------ reminders, feeds, mail limits
+# These options are also set from tests and from ini files that skipped normalisation: a value may arrive as
+# the raw string, so they are parsed here, and a bad one is refused with the option's name.
+
+
+def option(key: str) -> Any:
+    """The configured value of one of the publishers' options (config_declaration.yaml gives the defaults)."""
+    return tk.config.get(key)
+
+
+def _config_error(key: str, message: str) -> tk.ValidationError:
+    return tk.ValidationError({key: [message]})
+
+
+def _whole_number(key: str, value: Any, minimum: int) -> int:
+    try:
+        number = int(str(value).strip())
+    except ValueError as error:
+        raise _config_error(key, f"'{value}' is not a whole number") from error
+    if number < minimum:
+        raise _config_error(key, f"{number} is less than {minimum}")
+    return number
+
+
+def remind_days() -> tuple[int, ...]:
+    """Days before a deadline at which "due soon" reminders go out, largest first, without repeats."""
+    key = "ckanext.mes_schedule.remind_days"
+    value = option(key)
+    # An undeclared option arrives as the ini's raw string; a declared one as a list.
+    values = value.split() if isinstance(value, str) else list(value or [])
+    return tuple(sorted({_whole_number(key, v, 1) for v in values}, reverse=True))
+
+
+def escalate_after_days() -> int:
+    key = "ckanext.mes_schedule.escalate_after_days"
+    return _whole_number(key, option(key), 0)
+
+
+def default_language() -> str:
+    key = "ckanext.mes_schedule.default_language"
+    lang = str(option(key) or "").strip()
+    if lang not in vocab.LANGS:
+        raise _config_error(key, f"'{lang}' is not one of {', '.join(vocab.LANGS)}")
+    return lang
+
+
+def calendar_months() -> int:
+    key = "ckanext.mes_schedule.calendar_months"
+    return _whole_number(key, option(key), 1)
+
+
+def max_maintainer_emails() -> int:
+    """How many addresses a dataset's maintainer e-mail field may hold."""
+    key = "ckanext.mes_schedule.max_maintainer_emails"
+    return _whole_number(key, option(key), 1)
+
+
+def max_recipients_per_dataset() -> int:
+    """How many people a reminder run tells about one dataset, at most."""
+    key = "ckanext.mes_schedule.max_recipients_per_dataset"
+    return _whole_number(key, option(key), 1)

@@ -1,4 +1,4 @@
-"""`ckan mes-schedule ...`: the extension's command group."""
+"""`ckan mes-schedule deadlines` and `seed`: the order's due dates, and the ministry's datasets."""
 from __future__ import annotations
 
 import csv
@@ -8,24 +8,21 @@ import sys
 
 import click
 
-from ckanext.mes_schedule import schedule, settings
-from ckanext.mes_schedule.cli_options import parse_iso_date
+from ckanext.mes_schedule import localization, schedule, settings
+from ckanext.mes_schedule.cli.options import parse_iso_date
 
-__all__ = ["mes_schedule"]
-
-
-@click.group(name="mes-schedule", short_help="Order No. 120: deadlines, seeding and compliance.")
-def mes_schedule() -> None:
-    """Order No. 120 of the Minister of Education and Science: mandated datasets, deadlines, compliance."""
+__all__ = ["deadlines", "seed"]
 
 
-@mes_schedule.command()
-@click.option("--as-of", callback=parse_iso_date, help="The date to compute for (YYYY-MM-DD); default: today in Almaty.")
+@click.command()
+@click.option(
+    "--as-of", callback=parse_iso_date, help="The date to compute for (YYYY-MM-DD); default: today in Almaty."
+)
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.option("--lang", type=click.Choice(["en", "ru", "kk"]), default="en", show_default=True)
 def deadlines(as_of: dt.date | None, fmt: str, lang: str) -> None:
     """Every item of the order with its rule in words and its previous and next due dates."""
-    as_of = as_of or schedule.local_date(dt.datetime.now(dt.timezone.utc))
+    as_of = as_of or localization.today()
     calendar = settings.calendar()
     start = settings.start_date()
     rows = []
@@ -53,10 +50,11 @@ def deadlines(as_of: dt.date | None, fmt: str, lang: str) -> None:
         click.echo(f"Deadlines of Order No. 120 as of {as_of.isoformat()} ({len(rows)} items)")
         click.echo(f"{'item':>4}  {'previous':10}  {'next':10}  rule")
         for r in rows:
-            click.echo(f"{r['item']:>4}  {r['previous_due'] or '-':10}  {r['next_due'] or '-':10}  {r['rule_in_words']}")
+            previous, following = r["previous_due"] or "-", r["next_due"] or "-"
+            click.echo(f"{r['item']:>4}  {previous:10}  {following:10}  {r['rule_in_words']}")
 
 
-@mes_schedule.command()
+@click.command()
 @click.option("--dry-run", is_flag=True, help="Print what would change and change nothing.")
 def seed(dry_run: bool) -> None:
     """Create or update the ministry's organisation and one dataset per item of the order (idempotent)."""
@@ -77,12 +75,3 @@ def seed(dry_run: bool) -> None:
     )
     if not report.changed_anything:
         click.echo("Nothing to do: the portal already matches the order.")
-
-
-# Commands kept beside the code they drive.
-from ckanext.mes_schedule.cli_history import backfill as _backfill  # noqa: E402
-from ckanext.mes_schedule.cli_index import reindex as _reindex  # noqa: E402
-from ckanext.mes_schedule.cli_publisher import remind as _remind  # noqa: E402
-
-for _command in (_backfill, _reindex, _remind):
-    mes_schedule.add_command(_command)

@@ -1,11 +1,12 @@
-"""Template helpers (all prefixed mes_schedule_)."""
+"""Template helpers of the schema and the dataset pages: language, frequencies, the legal basis, and the
+chained core helpers that show titles and descriptions in the UI language."""
 from __future__ import annotations
 
 from typing import Any
 
 import ckan.plugins.toolkit as tk
 
-from ckanext.mes_schedule import schedule, settings, vocab
+from ckanext.mes_schedule import localization, schedule, settings, vocab
 
 __all__ = [
     "mes_schedule_frequency_choices",
@@ -26,8 +27,7 @@ _LOCALIZED_FIELDS = ("title", "notes", "description")
 
 def mes_schedule_lang() -> str:
     """The UI language reduced to one of the portal's three (kk, ru, en); others fall back to en."""
-    lang = (tk.h.lang() or "en").split("_")[0]
-    return lang if lang in vocab.LANGS else "en"
+    return localization.ui_lang()
 
 
 def mes_schedule_frequency_choices(field: dict[str, Any]) -> list[dict[str, Any]]:
@@ -99,12 +99,3 @@ def dataset_display_name(next_helper: Any, package_or_package_dict: Any) -> str:
         if value:
             return value
     return next_helper(package_or_package_dict)
-
-
-# The compliance pages' and the publishers' helpers live beside their views; registered here with the rest.
-from ckanext.mes_schedule import helpers_compliance as _compliance, helpers_publisher as _publisher  # noqa: E402
-
-for _module in (_compliance, _publisher):
-    for _name in _module.__all__:
-        globals()[_name] = getattr(_module, _name)
-        __all__.append(_name)

@@ -11,77 +11,31 @@ import dataclasses
 import datetime as dt
 from typing import Any, Optional, Union
 
+from flask import Blueprint, Response, request
+from werkzeug.datastructures import MultiDict, ResponseCacheControl
+
 import ckan.authz as authz
 import ckan.model as model
 import ckan.plugins.toolkit as tk
 from ckan.lib.dictization import model_dictize
 from ckan.lib.pagination import Page
-from flask import Blueprint, Response, current_app, g, request
-from werkzeug.datastructures import MultiDict, ResponseCacheControl
 
-from ckanext.mes_schedule import badge, errors, exports, schedule, settings, vocab
-from ckanext.mes_schedule.helpers import mes_schedule_lang, mes_schedule_localized
+from ckanext.mes_schedule import badge, exports, localization, schedule, settings, vocab
+from ckanext.mes_schedule.helpers import mes_schedule_localized
 from ckanext.mes_schedule.logic.validators_api import MAX_OFFSET
+from ckanext.mes_schedule.views.common import as_of_param, context, error_text, page_number
 
-__all__ = ["mes_schedule", "mes_schedule_publisher"]
+__all__ = ["mes_schedule"]
 
 mes_schedule = Blueprint("mes_schedule", __name__)
 
 # Filters a compliance table understands (besides the organisation, which the org tab takes from its URL).
 _FILTERS = ("status", "frequency", "q", "as_of", "sort")
-_DOWNLOADS = ("csv", "json")
+# The download formats, in a route converter: /compliance.csv, /compliance.json, ...
+_FORMATS = "<any({}):fmt>".format(", ".join(exports.FORMATS))
 
 
 # ------------------------------------------------------------------------------------------ helpers
-
-
-def _user_name() -> str:
-    user = tk.current_user
-    return "" if user.is_anonymous else user.name
-
-
-def _context() -> dict[str, Any]:
-    return {"user": _user_name()}
-
-
-def _error_text(error: tk.ValidationError) -> str:
-    """One line naming each field and what is wrong with it."""
-    parts = []
-    for field, messages in (error.error_dict or {}).items():
-        if isinstance(messages, (list, tuple)):
-            text = "; ".join(str(m) for m in messages)
-        else:
-            text = str(messages)
-        parts.append(f"{field}: {text}")
-    return " ".join(parts) or str(error)
-
-
-def _page_number(args: MultiDict) -> int:
-    raw = (args.get("page") or "1").strip()
-    # ASCII digits only: str.isdigit() also accepts "²" and the like, which int() refuses.
-    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
-        tk.abort(400, tk._("page: must be a whole number from 1 up, not '{value}'").format(value=raw))
-    return int(raw)
-
-
-def _lang_param(args: MultiDict) -> str:
-    raw = args.get("lang")
-    if raw in (None, ""):
-        return mes_schedule_lang()
-    if raw not in vocab.LANGS:
-        tk.abort(400, tk._("lang: must be one of {choices}, not '{value}'").format(
-            choices=", ".join(vocab.LANGS), value=raw))
-    return raw
-
-
-def _as_of_param(args: MultiDict) -> Optional[dt.date]:
-    raw = (args.get("as_of") or "").strip()
-    if not raw:
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        tk.abort(400, tk._("as_of: '{value}' is not a date in the form YYYY-MM-DD").format(value=raw))
 
 
 # Query parameters a link keeps; anything else in the address is dropped (and cannot collide with the
@@ -185,27 +139,27 @@ def _list_data(args: MultiDict, lang: str, page: int, organization: Optional[str
 
 def _compliance_list(data: dict[str, Any]) -> dict[str, Any]:
     try:
-        return tk.get_action("mes_schedule_compliance_list")(_context(), data)
+        return tk.get_action("mes_schedule_compliance_list")(context(), data)
     except tk.ValidationError as e:
-        tk.abort(400, _error_text(e))
+        return tk.abort(400, error_text(e))
     except tk.ObjectNotFound:
-        tk.abort(404, tk._("Organization not found"))
+        return tk.abort(404, tk._("Organization not found"))
     except tk.NotAuthorized:
-        tk.abort(403, tk._("Not authorized to see the compliance of these datasets"))
+        return tk.abort(403, tk._("Not authorized to see the compliance of these datasets"))
 
 
 def _download(fmt: str, result: dict[str, Any], rows: list[dict[str, Any]], base_name: str) -> Response:
-    name = exports.filename(base_name, result.get("as_of") or "", fmt)
-    if fmt == "csv":
-        columns = _columns()
-        body = exports.csv_bytes([c.title for c in columns], ([r["cells"][c.key] for c in columns] for r in rows))
-        mimetype = "text/csv; charset=utf-8"
-    else:
-        body = exports.json_bytes(result)
-        mimetype = "application/json; charset=utf-8"
+    export = exports.FORMATS[fmt]
+    name = exports.filename(base_name, result.get("as_of") or "", export.extension)
+    columns = _columns()
+    table = exports.ExportTable(
+        [c.title for c in columns], ([r["cells"][c.key] for c in columns] for r in rows), result
+    )
+    body = export.render(table)
+    mimetype = export.mimetype
     response = Response(body, headers={"Content-Type": mimetype})
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    # Caching as for the page it mirrors: CKAN makes responses to logged-in users private.
+    # Private rows in it for an identified caller: private, varying on the credentials (common.cache_by_identity).
     return response
 
 
@@ -253,7 +207,7 @@ def _table_vars(
         items_per_page=data["limit"],
         presliced_list=True,
     )
-    downloads = {fmt: tk.h.url_for(endpoint, fmt=fmt, **route, **_query(args)) for fmt in _DOWNLOADS}
+    downloads = {fmt: tk.h.url_for(endpoint, fmt=fmt, **route, **_query(args)) for fmt in exports.FORMATS}
     return {
         "columns": columns,
         "rows": rows,
@@ -296,14 +250,14 @@ def _organization_dict(id: str) -> dict[str, Any]:
     group = model.Group.get(id)
     if group is None or not group.is_organization or group.state != "active":
         raise tk.ObjectNotFound()
-    tk.check_access("organization_show", _context(), {"id": group.id})
+    tk.check_access("organization_show", context(), {"id": group.id})
     group_dict = model_dictize.group_dictize(
         group, {"model": model, "session": model.Session}, include_groups=False, include_users=False,
         packages_field=None,
     )
     # The header's dataset count, from the database: public datasets, and private ones for members.
     datasets = model.Session.query(model.Package).filter_by(owner_org=group.id, state="active", type="dataset")
-    user = _context().get("user")
+    user = context().get("user")
     if not (user and authz.has_user_permission_for_group_or_org(group.id, user, "read")):
         datasets = datasets.filter_by(private=False)
     group_dict["package_count"] = datasets.count()
@@ -314,17 +268,17 @@ def _organization_dict(id: str) -> dict[str, Any]:
 
 
 @mes_schedule.route("/compliance", defaults={"fmt": "html"})
-@mes_schedule.route("/compliance.<any(csv, json):fmt>")
+@mes_schedule.route(f"/compliance.{_FORMATS}")
 def compliance(fmt: str) -> Union[str, Response]:
     """The portal's compliance table (everything the viewer may see), or its CSV / JSON download."""
     args = request.args
-    page = _page_number(args)
-    _as_of_param(args)
-    lang = mes_schedule_lang()
+    page = page_number(args)
+    as_of_param(args)
+    lang = localization.ui_lang()
     data = _list_data(args, lang, page, None)
     result = _compliance_list(data)
     rows = [_display_row(r, lang) for r in result.get("results", [])]
-    if fmt in _DOWNLOADS:
+    if fmt in exports.FORMATS:
         base = "compliance-" + data["organization"] if data.get("organization") else "compliance"
         return _download(fmt, result, rows, base)
     extra_vars = _table_vars("mes_schedule.compliance", {}, args, result, rows, page, data, lang)
@@ -334,13 +288,13 @@ def compliance(fmt: str) -> Union[str, Response]:
 
 
 @mes_schedule.route("/organization/compliance/<id>", defaults={"fmt": "html"})
-@mes_schedule.route("/organization/compliance/<id>.<any(csv, json):fmt>")
+@mes_schedule.route(f"/organization/compliance/<id>.{_FORMATS}")
 def organization_compliance(id: str, fmt: str) -> Union[str, Response]:
     """An organisation's compliance tab: the same table, only the organisation's datasets."""
     args = request.args
-    page = _page_number(args)
-    _as_of_param(args)
-    lang = mes_schedule_lang()
+    page = page_number(args)
+    as_of_param(args)
+    lang = localization.ui_lang()
     try:
         group_dict = _organization_dict(id)
     except (tk.ObjectNotFound, tk.NotAuthorized):
@@ -348,7 +302,7 @@ def organization_compliance(id: str, fmt: str) -> Union[str, Response]:
     data = _list_data(args, lang, page, group_dict["id"])
     result = _compliance_list(data)
     rows = [_display_row(r, lang) for r in result.get("results", [])]
-    if fmt in _DOWNLOADS:
+    if fmt in exports.FORMATS:
         return _download(fmt, result, rows, "compliance-" + group_dict["name"])
     route = {"id": group_dict["name"]}
     extra_vars = _table_vars("mes_schedule.organization_compliance", route, args, result, rows, page, data, lang)
@@ -382,19 +336,19 @@ def badge_svg(id: str) -> Response:
     """The dataset's status as a small SVG. 404 (never 403) for what the viewer may not see, for unknown
     datasets and for datasets outside the order: a badge must not reveal that a private dataset exists."""
     args = request.args
-    lang = _lang_param(args)
-    as_of = _as_of_param(args)
+    lang = localization.lang_param(args)
+    as_of = as_of_param(args)
     data: dict[str, Any] = {"id": id, "lang": lang}
     if as_of:
         data["as_of"] = as_of.isoformat()
     try:
-        row = tk.get_action("mes_schedule_compliance_show")(_context(), data)
+        row = tk.get_action("mes_schedule_compliance_show")(context(), data)
     except (tk.ObjectNotFound, tk.NotAuthorized):
         tk.abort(404, tk._("Dataset not found or you have no permission to view it"))
     except tk.ValidationError as e:
-        tk.abort(400, _error_text(e))
+        tk.abort(400, error_text(e))
     status = row["status"]
-    day = dt.date.fromisoformat(_day(row.get("as_of")) or _day(data.get("as_of")) or _today_iso())
+    day = dt.date.fromisoformat(_day(row.get("as_of")) or _day(data.get("as_of")) or localization.today().isoformat())
     etag = badge.etag(status, lang, day)
     headers = {
         "ETag": etag,
@@ -413,31 +367,34 @@ def _if_none_match() -> set[str]:
     return {part.strip() for part in raw.split(",") if part.strip()}
 
 
-def _today_iso() -> str:
-    return schedule.local_date(dt.datetime.now(dt.timezone.utc)).isoformat()
-
-
 # ------------------------------------------------------------------------------------------ dataset history
 
 
-def _dataset_vars(id: str, as_of: Optional[dt.date]) -> dict[str, Any]:
-    context = {**_context(), "for_view": True}
+def _is_event_rule(text: Optional[str]) -> bool:
     try:
-        pkg_dict = tk.get_action("package_show")(context, {"id": id})
+        return bool(text) and schedule.parse_rule(str(text)).is_event
+    except ValueError:
+        return False
+
+
+def _dataset_vars(id: str, as_of: Optional[dt.date]) -> dict[str, Any]:
+    show_context = {**context(), "for_view": True}
+    try:
+        pkg_dict = tk.get_action("package_show")(show_context, {"id": id})
     except (tk.ObjectNotFound, tk.NotAuthorized):
         # Like CKAN's own dataset page: a private dataset is "not found" to those who may not see it.
         tk.abort(404, tk._("Dataset not found or you have no permission to view it"))
-    data: dict[str, Any] = {"id": pkg_dict["id"], "lang": mes_schedule_lang()}
+    data: dict[str, Any] = {"id": pkg_dict["id"], "lang": localization.ui_lang()}
     if as_of:
         data["as_of"] = as_of.isoformat()
     try:
-        row = tk.get_action("mes_schedule_compliance_show")(_context(), data)
+        row = tk.get_action("mes_schedule_compliance_show")(context(), data)
     except tk.ObjectNotFound:
         tk.abort(404, tk._("This dataset has no publication schedule"))
     except tk.NotAuthorized:
         tk.abort(404, tk._("Dataset not found or you have no permission to view it"))
     except tk.ValidationError as e:
-        tk.abort(400, _error_text(e))
+        tk.abort(400, error_text(e))
     tk.g.pkg_dict = pkg_dict
     can_record = tk.h.check_access("mes_schedule_event_create", {"package_id": pkg_dict["id"]})
     return {
@@ -445,10 +402,10 @@ def _dataset_vars(id: str, as_of: Optional[dt.date]) -> dict[str, Any]:
         "pkg": pkg_dict,
         "dataset_type": pkg_dict.get("type") or "dataset",
         "compliance": row,
-        "is_event_rule": str(row.get("rule") or "").startswith("event"),
+        "is_event_rule": _is_event_rule(row.get("rule")),
         "can_record_events": can_record,
         "as_of": as_of.isoformat() if as_of else None,
-        "lang": mes_schedule_lang(),
+        "lang": localization.ui_lang(),
         "am_following": False,
         "errors": {},
         "form": {},
@@ -458,7 +415,7 @@ def _dataset_vars(id: str, as_of: Optional[dt.date]) -> dict[str, Any]:
 @mes_schedule.route("/dataset/<id>/compliance")
 def dataset_compliance(id: str) -> str:
     """The dataset's history period by period, its publications and its events."""
-    as_of = _as_of_param(request.args)
+    as_of = as_of_param(request.args)
     return tk.render("mes_schedule/dataset_compliance.html", _dataset_vars(id, as_of))
 
 
@@ -469,7 +426,7 @@ def event_create(id: str) -> Union[str, Response]:
     pkg_id = extra_vars["pkg_dict"]["id"]
     form = {"event_date": (request.form.get("event_date") or "").strip(), "note": request.form.get("note") or ""}
     try:
-        tk.get_action("mes_schedule_event_create")(_context(), {"package_id": pkg_id, **form})
+        tk.get_action("mes_schedule_event_create")(context(), {"package_id": pkg_id, **form})
     except tk.NotAuthorized:
         tk.abort(403, tk._("Only the organization's administrators may record events"))
     except tk.ObjectNotFound:
@@ -477,7 +434,7 @@ def event_create(id: str) -> Union[str, Response]:
     except tk.ValidationError as e:
         if "package_id" in e.error_dict:
             # The dataset itself cannot take events (its rule is not event-driven): there is no form to show.
-            tk.abort(400, _error_text(e))
+            tk.abort(400, error_text(e))
         extra_vars.update(errors=e.error_dict, form=form)
         return tk.render("mes_schedule/dataset_compliance.html", extra_vars)
     tk.h.flash_success(tk._("Event of {date} recorded.").format(date=form["event_date"]))
@@ -491,57 +448,12 @@ def event_delete(id: str, event_id: str) -> Response:
     if not any(str(e.get("id")) == event_id for e in events):
         tk.abort(404, tk._("Event not found"))
     try:
-        tk.get_action("mes_schedule_event_delete")(_context(), {"id": event_id})
+        tk.get_action("mes_schedule_event_delete")(context(), {"id": event_id})
     except tk.NotAuthorized:
         tk.abort(403, tk._("Only the organization's administrators may delete events"))
     except tk.ObjectNotFound:
         tk.abort(404, tk._("Event not found"))
     except tk.ValidationError as e:
-        tk.abort(400, _error_text(e))
-    tk.h.flash_success(tk._("Event deleted."))
+        tk.abort(400, error_text(e))
+    tk.h.flash_success(tk._("Event withdrawn. The history keeps a record of the withdrawal."))
     return tk.redirect_to("mes_schedule.dataset_compliance", id=extra_vars["pkg_dict"]["name"])
-
-
-
-# The publishers' feeds and dashboard tab (views_publisher.py), registered with this module's blueprint.
-from ckanext.mes_schedule.views_publisher import mes_schedule_publisher  # noqa: E402
-
-
-def _refuse_nul_in_address() -> None:
-    """An address whose dataset, organisation or event id holds a NUL character names nothing: a 404. Without
-    this, CKAN's own lookups (package_show, organization_show) pass it to PostgreSQL, which fails with a
-    server error."""
-    for key, value in (request.view_args or {}).items():
-        if isinstance(value, str) and "\x00" in value:
-            if key == "event_id":
-                tk.abort(404, tk._("Event not found"))
-            if "organization" in (request.endpoint or ""):
-                tk.abort(404, tk._("Organization not found"))
-            tk.abort(404, tk._("Dataset not found"))
-
-
-mes_schedule.before_request(_refuse_nul_in_address)
-
-# Solr or PostgreSQL unreachable: 503 with a clear message on every page, not 500 (errors.py).
-errors.register(mes_schedule)
-mes_schedule_publisher.before_request(_refuse_nul_in_address)
-
-
-def _csrf_for_browser_sessions() -> None:
-    """Check the CSRF token of every form post made with a browser session.
-
-    CKAN skips the check for requests without a session (anonymous, or with an API token header) by adding
-    the view to flask-wtf's exempt views, and that set is kept for the life of the process: after one such
-    request, the view would take forged posts from logged-in browsers too. Requests authenticated by the
-    session or remember-me cookie are checked here again, whatever that set holds.
-    """
-    flask_config = current_app.config
-    if not flask_config.get("WTF_CSRF_ENABLED", True) or request.method not in flask_config["WTF_CSRF_METHODS"]:
-        return
-    if g.get("login_via_auth_header") or g.get("csrf_valid"):
-        return  # no cookie to ride on, or already checked by CKAN's own hook
-    current_app.extensions["csrf"].protect()
-
-
-mes_schedule.before_request(_csrf_for_browser_sessions)
-mes_schedule_publisher.before_request(_csrf_for_browser_sessions)

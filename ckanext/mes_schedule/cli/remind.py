@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import click
 
 import ckan.plugins.toolkit as tk
 
-from ckanext.mes_schedule.cli_options import parse_iso_date
+from ckanext.mes_schedule.cli.options import parse_iso_date
+
+if TYPE_CHECKING:
+    from ckanext.mes_schedule.reminders import RemindReport
 
 __all__ = ["remind"]
 
@@ -28,7 +31,7 @@ def remind(dry_run: bool, as_of: Optional[dt.date], enqueue: bool) -> None:
     Run it daily from cron, e.g. `0 9 * * * ckan -c /etc/ckan/ckan.ini mes-schedule remind`. Exits non-zero
     when a message could not be sent (that recipient is tried again on the next run).
     """
-    from ckanext.mes_schedule import reminders
+    from ckanext.mes_schedule import localization, reminders
 
     if enqueue:
         if dry_run:
@@ -42,23 +45,33 @@ def remind(dry_run: bool, as_of: Optional[dt.date], enqueue: bool) -> None:
         return
 
     try:
-        with reminders.request_context():
+        with localization.request_context():
             report = reminders.send_reminders(as_of=as_of, dry_run=dry_run)
     except reminders.RemindError as error:
-        raise click.ClickException(str(error))
+        raise click.ClickException(str(error)) from error
     except tk.ValidationError as error:  # a bad configuration value, named, rather than a traceback
-        raise click.ClickException(f"configuration: {error.error_dict}")
+        raise click.ClickException(f"configuration: {error.error_dict}") from error
 
-    failed = {d.recipient.email: error for d, error in report.failures}
+    _print_digests(report)
+    _print_problems(report)
+    if not report.digests:
+        click.echo("Nothing to send: no reminder is due today that has not been sent already.")
+    if report.failures:
+        raise click.exceptions.Exit(1)
+
+
+def _print_digests(report: RemindReport) -> None:
+    """One line per digest (sent, failed or, in a dry run, planned), then the totals."""
+    failed = {d.recipient.email: problem for d, problem in report.failures}
     for digest in report.digests:
-        error = failed.get(digest.recipient.email)
-        if error is None:
-            click.echo(f"{'would send' if dry_run else 'sent'} to {digest.summary()}")
+        problem = failed.get(digest.recipient.email)
+        if problem is None:
+            click.echo(f"{'would send' if report.dry_run else 'sent'} to {digest.summary()}")
         else:
             click.echo(f"FAILED not sent to {digest.summary()}")
-            click.echo(f"  error: {error}", err=True)
+            click.echo(f"  error: {problem}", err=True)
     datasets = len({e.row.dataset.id for d in report.digests for e in d.entries})
-    if dry_run:
+    if report.dry_run:
         click.echo(
             f"dry run as of {report.as_of.isoformat()}: {len(report.digests)} digest(s), "
             f"{report.reminder_count} reminder(s) about {datasets} dataset(s) would be sent; nothing sent or recorded"
@@ -69,6 +82,10 @@ def remind(dry_run: bool, as_of: Optional[dt.date], enqueue: bool) -> None:
             f"as of {report.as_of.isoformat()}: {len(report.sent)} digest(s) sent with {sent_reminders} reminder(s) "
             f"about {datasets} dataset(s); {len(report.failures)} failed"
         )
+
+
+def _print_problems(report: RemindReport) -> None:
+    """The addresses someone should fix: datasets nobody can be told about, and those with too many people."""
     for row, kinds in report.unreachable:
         click.echo(
             f"nobody to tell about {row.dataset.name} [{' '.join(kinds)}]: no maintainer e-mail and no editor "
@@ -76,7 +93,8 @@ def remind(dry_run: bool, as_of: Optional[dt.date], enqueue: bool) -> None:
         )
     if report.unreachable:
         click.echo(f"{len(report.unreachable)} dataset(s) with a reminder due have nobody to send it to")
-    if not report.digests:
-        click.echo("Nothing to send: no reminder is due today that has not been sent already.")
-    if report.failures:
-        raise click.exceptions.Exit(1)
+    for row, cut in report.capped:
+        click.echo(
+            f"{row.dataset.name}: more people to tell than ckanext.mes_schedule.max_recipients_per_dataset "
+            f"allows; left out: {' '.join(cut)}"
+        )

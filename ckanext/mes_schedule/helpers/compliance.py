@@ -1,14 +1,13 @@
-"""Template helpers of the compliance pages, badges and facet (re-exported by helpers.py, all mes_schedule_)."""
+"""Template helpers of the compliance pages, badges and facet."""
 from __future__ import annotations
 
 from typing import Any, Optional
 
-import ckan.plugins.toolkit as tk
 from flask import g
 
-# Imported as a module, not by name: helpers.py re-exports this module, so either may be imported first.
-from ckanext.mes_schedule import badge, compliance
-from ckanext.mes_schedule import helpers as _helpers
+import ckan.plugins.toolkit as tk
+
+from ckanext.mes_schedule import compliance, localization, vocab
 
 __all__ = [
     "mes_schedule_status_label",
@@ -23,12 +22,12 @@ __all__ = [
 
 def mes_schedule_status_label(status: str, lang: Optional[str] = None) -> str:
     """A compliance status (on_time, overdue, ...) in words, in the UI language unless `lang` is given."""
-    return badge.status_label(status, lang or _helpers.mes_schedule_lang())
+    return vocab.status_label(status, lang or localization.ui_lang())
 
 
 def mes_schedule_outcome_label(outcome: str, lang: Optional[str] = None) -> str:
     """A period's outcome (on_time, late, missed, open) in words."""
-    return badge.outcome_label(outcome, lang or _helpers.mes_schedule_lang())
+    return vocab.outcome_label(outcome, lang or localization.ui_lang())
 
 
 def mes_schedule_status_facet_label(facet_item: dict[str, Any]) -> str:
@@ -66,7 +65,7 @@ def mes_schedule_compliance_of(pkg: dict[str, Any], as_of: Optional[str] = None)
     dataset is outside the order or the user may not see it."""
     if not _is_scheduled(pkg):
         return None
-    data: dict[str, Any] = {"id": pkg["id"], "lang": _helpers.mes_schedule_lang()}
+    data: dict[str, Any] = {"id": pkg["id"], "lang": localization.ui_lang()}
     if as_of:
         data["as_of"] = as_of
     try:
@@ -83,8 +82,8 @@ def mes_schedule_badge_url(pkg: dict[str, Any], qualified: bool = False, lang: O
 
 def mes_schedule_badge_embed(pkg: dict[str, Any], lang: Optional[str] = None) -> str:
     """An <img> tag to embed the badge on another site (plain text: the template escapes it)."""
-    lang = lang or _helpers.mes_schedule_lang()
-    alt = "{}: {}".format(badge.order_label(lang), tk.h.dataset_display_name(pkg))
+    lang = lang or localization.ui_lang()
+    alt = "{}: {}".format(vocab.order_label(lang), tk.h.dataset_display_name(pkg))
     src = mes_schedule_badge_url(pkg, qualified=True, lang=lang)
     return '<img src="{}" alt="{}">'.format(_attr(src), _attr(alt))
 

@@ -1,4 +1,4 @@
-"""Template helpers for publishers (all prefixed mes_schedule_), and the data behind "My deadlines".
+"""Template helpers for publishers, and the data behind "My deadlines" and the upload outlook.
 
 Statuses and period outcomes come from `compliance.assess_datasets`; nothing here recomputes them.
 """
@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 from typing import Any, Optional
 
-import ckan.plugins.toolkit as tk
-
-from ckanext.mes_schedule import compliance, schedule, vocab
+from ckanext.mes_schedule import compliance, localization, schedule, vocab
 
 __all__ = [
     "mes_schedule_upload_outlook",
@@ -20,63 +17,18 @@ __all__ = [
     "mes_schedule_long_date",
 ]
 
-_ROMAN = {"1": "I", "2": "II", "3": "III", "4": "IV"}
-_QUARTER_RE = re.compile(r"^(\d{4}) Q([1-4])$")
-_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
-_YEAR_RE = re.compile(r"^\d{4}$")
-
-
-def ui_lang() -> str:
-    # The same reduction as helpers.mes_schedule_lang (kk, ru or en), without importing the shared module.
-    lang = (tk.h.lang() or "en").split("_")[0]
-    return lang if lang in vocab.LANGS else "en"
-
-
-def long_date(day: Optional[dt.date], lang: str) -> str:
-    """A date written out in `lang` (e.g. "2026 ж. 31 желтоқсан", "31 декабря 2026 г.")."""
-    if day is None:
-        return ""
-    from babel.dates import format_date
-
-    return format_date(day, format="long", locale=lang)
-
-
-def describe_period(period: schedule.Period, lang: str) -> str:
-    """What a period is for, in words: "quarter III of 2026", "December 2026", "year 2026", ...
-    Translated with the current (possibly forced) locale; month names in `lang`."""
-    label = period.covers or period.label
-    quarter = _QUARTER_RE.match(label)
-    if quarter:
-        return tk._("quarter {quarter} of {year}").format(quarter=_ROMAN[quarter.group(2)], year=quarter.group(1))
-    month = _MONTH_RE.match(label)
-    if month:
-        from babel.dates import format_date
-
-        first = dt.date(int(month.group(1)), int(month.group(2)), 1)
-        return format_date(first, format="LLLL y", locale=lang)
-    if _YEAR_RE.match(label):
-        return tk._("year {year}").format(year=label)
-    try:
-        event_day = dt.date.fromisoformat(label)
-    except ValueError:
-        return label
-    return tk._("the event of {date}").format(date=long_date(event_day, lang))
-
-
 def mes_schedule_long_date(day: Optional[dt.date]) -> str:
-    return long_date(day, ui_lang())
+    return localization.long_date(day, localization.ui_lang())
 
 
 def mes_schedule_period_label(period: Optional[schedule.Period]) -> str:
-    return describe_period(period, ui_lang()) if period is not None else ""
+    return localization.period_in_words(period, localization.ui_lang()) if period is not None else ""
 
 
 def mes_schedule_deadline_status_label(status: Optional[str]) -> str:
     """A compliance status (schedule.STATUSES) in the UI language, in the words of the badges and the
-    compliance pages (badge.STATUS_LABELS): one wording per status across the portal."""
-    from ckanext.mes_schedule import badge
-
-    return badge.status_label(status or "", ui_lang())
+    compliance pages (vocab.STATUS_LABELS): one wording per status across the portal."""
+    return vocab.status_label(status or "", localization.ui_lang())
 
 
 # ------------------------------------------------------------------------------------------- upload outlook
@@ -96,7 +48,7 @@ def upload_outlook(
         return None
     row = rows[0]
     a = row.assessment
-    today = a.as_of or compliance.today()
+    today = a.as_of or localization.today()
     out: dict[str, Any] = {
         "status": a.status,
         "as_of": today,
@@ -110,10 +62,10 @@ def upload_outlook(
         "published": None,
         "first_published": None,
     }
-    if row.rule is None or row.rule.kind == "as-established":
+    if row.rule is None or not row.rule.has_periods:
         return {**out, "case": "no_deadline"}
     if a.current is None:
-        if row.rule.kind == "event" and a.next_due is None:
+        if row.rule.is_event and a.next_due is None:
             return {**out, "case": "awaiting_event"}
         return {**out, "case": "not_started"}
     current = a.periods[-1]  # the period containing `today`: an upload now is dated in it
@@ -121,7 +73,7 @@ def upload_outlook(
         **out,
         "case": "period",
         "period": current.period,
-        "counts_for": describe_period(current.period, lang),
+        "counts_for": localization.period_in_words(current.period, lang),
         "due": current.period.due,
         "days": (current.period.due - today).days,
         "on_time": today <= current.period.due,
@@ -135,7 +87,7 @@ def mes_schedule_upload_outlook(pkg: dict[str, Any]) -> Optional[dict[str, Any]]
     """See `upload_outlook`; for the dataset page (its editors only: the caller checks package_update)."""
     if not isinstance(pkg, dict) or not pkg.get("id") or pkg.get("mes_schedule_item") in (None, ""):
         return None
-    return upload_outlook(pkg["id"], lang=ui_lang())
+    return upload_outlook(pkg["id"], lang=localization.ui_lang())
 
 
 # ------------------------------------------------------------------------------------------- my deadlines

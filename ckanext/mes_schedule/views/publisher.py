@@ -21,8 +21,9 @@ from flask import Blueprint, Response, request
 import ckan.plugins.toolkit as tk
 from ckan.common import current_user
 
-from ckanext.mes_schedule import calendar_feed, compliance, reminders, vocab
-from ckanext.mes_schedule.helpers_publisher import deadline_rows, ui_lang
+from ckanext.mes_schedule import calendar_feed, compliance, localization
+from ckanext.mes_schedule.helpers.publisher import deadline_rows
+from ckanext.mes_schedule.views.common import token_identity_only
 
 mes_schedule_publisher = Blueprint("mes_schedule_publisher", __name__)
 
@@ -44,25 +45,12 @@ def _token_caller() -> tuple[str, compliance.Visibility]:
     user = api_token.get_user_from_token(token, update_access_time=False)
     if user is None or user.state != "active":
         tk.abort(403, tk._("The API token is not valid."))
-    # The answer depends on the token: no shared cache may keep it.
-    request.environ["__no_cache__"] = True
     return user.name, compliance.visibility_for(user.name)
-
-
-def _lang() -> str:
-    lang = request.args.get("lang")
-    if lang is None:
-        return ui_lang()
-    if lang not in vocab.LANGS:
-        message = tk._("Unknown language “{lang}”: use one of {langs}.")
-        tk.abort(400, message.format(lang=lang, langs=", ".join(vocab.LANGS)))
-    return lang
 
 
 def _ics(body: bytes, filename: str) -> Response:
     response = Response(body, status=200, content_type=calendar_feed.CONTENT_TYPE)
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
-    response.vary.add(tk.config.get("apitoken_header_name") or "Authorization")
     return response
 
 
@@ -70,19 +58,22 @@ def _localized_title(data: dict[str, Any], lang: str) -> str:
     return (data.get(f"title_{lang}") if lang != "kk" else None) or data.get("title") or data.get("name") or ""
 
 
+# The answer depends on the token only: private with one, public without (views/common.py).
+@token_identity_only
 def portal_calendar() -> Response:
     _, visibility = _token_caller()
-    lang = _lang()
-    with reminders.forced_locale(lang):
+    lang = localization.lang_param(request.args)
+    with localization.forced_locale(lang):
         site = tk.config.get("ckan.site_title") or "CKAN"
         name = tk._("{site}: Order No. 120 deadlines").format(site=site)
         body = calendar_feed.feed(visibility, name, lang)
     return _ics(body, "deadlines.ics")
 
 
+@token_identity_only
 def organization_calendar(id: str) -> Response:
     user_name, visibility = _token_caller()
-    lang = _lang()
+    lang = localization.lang_param(request.args)
     try:
         org = tk.get_action("organization_show")(
             {"user": user_name}, {"id": id, "include_datasets": False, "include_users": False}
@@ -91,15 +82,16 @@ def organization_calendar(id: str) -> Response:
         return tk.abort(404, tk._("Organization not found"))
     if not org.get("is_organization") or org.get("state") != "active":
         return tk.abort(404, tk._("Organization not found"))
-    with reminders.forced_locale(lang):
+    with localization.forced_locale(lang):
         name = tk._("{organization}: deadlines").format(organization=_localized_title(org, lang))
         body = calendar_feed.feed(visibility, name, lang, organization_ids=[org["id"]])
     return _ics(body, f"{org['name']}-deadlines.ics")
 
 
+@token_identity_only
 def dataset_calendar(id: str) -> Response:
     user_name, visibility = _token_caller()
-    lang = _lang()
+    lang = localization.lang_param(request.args)
     try:
         # Private datasets answer 404 like unknown ones, so their names do not leak.
         pkg = tk.get_action("package_show")({"user": user_name}, {"id": id})
@@ -107,7 +99,7 @@ def dataset_calendar(id: str) -> Response:
         return tk.abort(404, tk._("Dataset not found"))
     if pkg.get("state") != "active":
         return tk.abort(404, tk._("Dataset not found"))
-    with reminders.forced_locale(lang):
+    with localization.forced_locale(lang):
         name = tk._("{dataset}: deadlines").format(dataset=_localized_title(pkg, lang))
         body = calendar_feed.feed(visibility, name, lang, package_ids=[pkg["id"]])
     return _ics(body, f"{pkg['name']}-deadlines.ics")
@@ -122,27 +114,27 @@ def dashboard_deadlines() -> Any:
         user_dict = tk.get_action("user_show")({"user": current_user.name}, {"id": current_user.id})
     except (tk.ObjectNotFound, tk.NotAuthorized):
         return tk.abort(403, tk._("Not authorized to see this page"))
-    lang = ui_lang()
+    lang = localization.ui_lang()
     rows = deadline_rows(current_user.name, lang)
     return tk.render(
         "mes_schedule/publisher/dashboard_deadlines.html",
         {
             "user_dict": user_dict,
             "rows": rows,
-            "today": compliance.today(),
+            "today": localization.today(),
             "lang": lang,
         },
     )
 
+# -------------------------------------------------------------------------------------------------- routes
 
-def _register(blueprint: Blueprint) -> None:
-    blueprint.add_url_rule("/compliance/calendar.ics", view_func=portal_calendar, endpoint="calendar")
-    blueprint.add_url_rule(
-        "/organization/<id>/calendar.ics", view_func=organization_calendar, endpoint="organization_calendar"
-    )
-    blueprint.add_url_rule("/dataset/<id>/calendar.ics", view_func=dataset_calendar, endpoint="dataset_calendar")
-    blueprint.add_url_rule("/dashboard/deadlines", view_func=dashboard_deadlines, endpoint="dashboard_deadlines")
-
-
-_register(mes_schedule_publisher)
-
+mes_schedule_publisher.add_url_rule("/compliance/calendar.ics", view_func=portal_calendar, endpoint="calendar")
+mes_schedule_publisher.add_url_rule(
+    "/organization/<id>/calendar.ics", view_func=organization_calendar, endpoint="organization_calendar"
+)
+mes_schedule_publisher.add_url_rule(
+    "/dataset/<id>/calendar.ics", view_func=dataset_calendar, endpoint="dataset_calendar"
+)
+mes_schedule_publisher.add_url_rule(
+    "/dashboard/deadlines", view_func=dashboard_deadlines, endpoint="dashboard_deadlines"
+)

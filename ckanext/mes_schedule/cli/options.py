@@ -16,4 +16,4 @@ def parse_iso_date(ctx: click.Context, param: click.Parameter, value: Optional[s
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"'{value}' is not a date in the form YYYY-MM-DD")
+        raise click.BadParameter(f"'{value}' is not a date in the form YYYY-MM-DD") from None
