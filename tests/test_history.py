@@ -1,7 +1,13 @@
-"""Publication history: what counts as a publication, one row per change, in the action's transaction."""
+"""Publication history: what counts as a publication, one row per change, in the action's transaction.
+
+The record belongs to the item of the order: the datasets here hold items (`legal(...)`); a dataset that holds none
+is not on the record (test_a_dataset_without_an_item_records_nothing). The attacks on the record (URL flips,
+upload bumps, back-dating, purges, edits outside the application) are in test_integrity_history.py.
+"""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from unittest import mock
 
 import pytest
@@ -13,8 +19,10 @@ import ckan.tests.factories as factories
 import ckan.tests.helpers as helpers
 from ckan.model import meta
 
-from ckanext.mes_schedule import cli_history, history
+from ckanext.mes_schedule import history
+from ckanext.mes_schedule.cli import history as cli_history
 from ckanext.mes_schedule.model import Publication
+from tests.fixtures import legal
 
 
 def _sysadmin() -> dict:
@@ -50,9 +58,15 @@ def _fresh_session_rows(resource_id: str) -> list[tuple[str, str]]:
         session.close()
 
 
+def _wipe_history() -> None:
+    """As if the portal had run without the history: rows removed outside the application (the ORM refuses)."""
+    model.Session.execute(Publication.__table__.delete())
+    model.repo.commit()
+
+
 @pytest.fixture
 def dataset():
-    return factories.Dataset(owner_org=factories.Organization()["id"])
+    return factories.Dataset(owner_org=factories.Organization()["id"], **legal(5))
 
 
 @pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
@@ -67,12 +81,22 @@ class TestRecording:
         assert rows[0].user_id == model.User.get(context["user"]).id
         assert abs(rows[0].published_at - dt.datetime.utcnow()) < dt.timedelta(minutes=1)
         assert _fresh_session_rows(resource["id"]) == [("created", "http://example.com/a.csv")]
+        assert (rows[0].item, rows[0].level, rows[0].sha256) == (5, "link", None)
+
+    def test_a_dataset_without_an_item_records_nothing(self):
+        """Deliberate change: only datasets that hold an item of the order are on the record."""
+        plain = factories.Dataset(owner_org=factories.Organization()["id"])
+        helpers.call_action(
+            "resource_create", context=_sysadmin(), package_id=plain["id"], url="http://example.com/a.csv"
+        )
+        assert _rows(package_id=plain["id"]) == []
 
     def test_metadata_only_edits_are_not_publications(self, dataset):
         context = _sysadmin()
         resource = factories.Resource(package_id=dataset["id"], url="http://example.com/a.csv")
         helpers.call_action(
-            "resource_patch", context=dict(context), id=resource["id"], description="new words", name="Q3", format="XLSX"
+            "resource_patch", context=dict(context), id=resource["id"], description="new words", name="Q3",
+            format="XLSX",
         )
         helpers.call_action("package_patch", context=dict(context), id=dataset["id"], notes="only the notes")
         assert _kinds(resource_id=resource["id"]) == ["created"]
@@ -102,6 +126,10 @@ class TestRecording:
         rows = _rows(resource_id=resource["id"])
         assert [r.kind for r in rows] == ["uploaded", "uploaded"]
         assert rows[-1].url == "data.csv"
+        assert [(r.level, r.sha256, r.size) for r in rows] == [
+            ("file", hashlib.sha256(b"a,b\n1,2\n").hexdigest(), 8),
+            ("file", hashlib.sha256(b"a,b\n3,4\n").hexdigest(), 8),
+        ]
         # Editing the uploaded resource's description afterwards records nothing.
         helpers.call_action("resource_patch", context=dict(context), id=resource["id"], description="words")
         assert len(_rows(resource_id=resource["id"])) == 2
@@ -125,6 +153,7 @@ class TestRecording:
             context=dict(context),
             name="with-resources",
             owner_org=org["id"],
+            **legal(6, "annual quarter=1"),
             resources=[{"url": "http://example.com/1.csv"}, {"url": "http://example.com/2.csv"}],
         )
         rows = _rows(package_id=created["id"])
@@ -159,7 +188,8 @@ class TestRecording:
         context = _sysadmin()
         with pytest.raises(tk.ValidationError):
             helpers.call_action(
-                "resource_create", context=dict(context), package_id=dataset["id"], url="http://example.com/a.csv", size="big"
+                "resource_create", context=dict(context), package_id=dataset["id"], url="http://example.com/a.csv",
+                size="big",
             )
         assert _rows(package_id=dataset["id"]) == []
 
@@ -196,15 +226,14 @@ class TestRecording:
 
     def test_private_datasets_are_recorded_too(self):
         org = factories.Organization()
-        private = factories.Dataset(owner_org=org["id"], private=True)
+        private = factories.Dataset(owner_org=org["id"], private=True, **legal(7, "annual quarter=1"))
         resource = factories.Resource(package_id=private["id"], url="http://example.com/p.csv")
         assert _kinds(resource_id=resource["id"]) == ["created"]
 
     def test_the_resource_hook_records_what_the_dataset_hook_did_not(self, dataset):
         context = _sysadmin()
         resource = factories.Resource(package_id=dataset["id"], url="http://example.com/a.csv")
-        model.Session.execute(sa.delete(Publication))
-        model.repo.commit()
+        _wipe_history()
         shown = helpers.call_action("resource_show", id=resource["id"])
         history.record_resource(dict(context), shown)
         assert _kinds(resource_id=resource["id"]) == ["created"]
@@ -229,7 +258,7 @@ class TestThroughTheApi:
     def test_resource_create_and_patch_over_http_are_committed(self, app):
         user = factories.UserWithToken()
         org = factories.Organization(users=[{"name": user["name"], "capacity": "editor"}])
-        dataset = factories.Dataset(owner_org=org["id"])
+        dataset = factories.Dataset(owner_org=org["id"], **legal(5))
         headers = {"Authorization": user["token"]}
         response = app.post(
             "/api/action/resource_create",
@@ -260,43 +289,67 @@ class TestThroughTheApi:
         assert len(_rows(package_id=dataset["id"])) == 2
 
 
+def _shift_activities(package_id: str, days: int) -> None:
+    """Move the dataset's activity stream into the past (as if the portal had run for a while)."""
+    model.Session.execute(
+        sa.text("UPDATE activity SET timestamp = timestamp - make_interval(days => :days) WHERE object_id = :id"),
+        {"days": days, "id": package_id},
+    )
+    model.repo.commit()
+
+
+def _activity_times(package_id: str) -> list[dt.datetime]:
+    return [
+        t
+        for (t,) in model.Session.execute(
+            sa.text("SELECT timestamp FROM activity WHERE object_id = :id ORDER BY timestamp"), {"id": package_id}
+        )
+    ]
+
+
 @pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
 class TestBackfill:
-    def _portal_without_history(self) -> tuple[dict, dict, dict]:
+    """Deliberate change: backfill reads the activity stream (server timestamps), never `created` /
+    `last_modified` of the resources."""
+
+    def _portal_without_history(self) -> tuple[dict, dict, dict, dict]:
         context = _sysadmin()
-        dataset = factories.Dataset(owner_org=factories.Organization()["id"])
+        dataset = factories.Dataset(owner_org=factories.Organization()["id"], **legal(5))
         plain = factories.Resource(package_id=dataset["id"], url="http://example.com/a.csv")
-        updated = factories.Resource(package_id=dataset["id"], url="http://example.com/b.csv")
+        moved = factories.Resource(package_id=dataset["id"], url="http://example.com/b.csv")
         gone = factories.Resource(package_id=dataset["id"], url="http://example.com/c.csv")
         factories.Resource(package_id=dataset["id"], name="no data yet", url="")
+        helpers.call_action("resource_patch", context=dict(context), id=moved["id"], url="http://example.com/b2.csv")
         helpers.call_action("resource_delete", context=dict(context), id=gone["id"])
-        # As if the portal had run before the extension: dates in the past, no history.
+        # Fields an editor can set say 2016; the server's activity stream says otherwise.
         r = model.resource_table
-        model.Session.execute(r.update().values(created=dt.datetime(2025, 3, 1, 6, 0)))
-        model.Session.execute(
-            r.update().where(r.c.id == updated["id"]).values(last_modified=dt.datetime(2026, 10, 2, 5, 0))
-        )
-        model.Session.execute(sa.delete(Publication))
+        model.Session.execute(r.update().values(created=dt.datetime(2016, 3, 1), last_modified=dt.datetime(2016, 3, 2)))
         model.repo.commit()
-        return plain, updated, gone
+        _shift_activities(dataset["id"], 400)
+        _wipe_history()
+        return dataset, plain, moved, gone
 
-    def test_backfill_fills_and_is_idempotent(self):
-        plain, updated, gone = self._portal_without_history()
+    def test_backfill_fills_from_the_activity_stream_and_is_idempotent(self):
+        dataset, plain, moved, gone = self._portal_without_history()
         report = history.backfill()
-        assert (report.resources, report.added, report.already_recorded) == (3, 4, 0)
+        assert (report.added, report.already_recorded) == (4, 0)
         rows = _rows()
-        assert {(r.resource_id, r.published_at, r.kind) for r in rows} == {
-            (plain["id"], dt.datetime(2025, 3, 1, 6, 0), "backfill"),
-            (updated["id"], dt.datetime(2025, 3, 1, 6, 0), "backfill"),
-            (updated["id"], dt.datetime(2026, 10, 2, 5, 0), "backfill"),
-            (gone["id"], dt.datetime(2025, 3, 1, 6, 0), "backfill"),
+        assert {(r.resource_id, r.url, r.kind, r.level) for r in rows} == {
+            (plain["id"], "http://example.com/a.csv", "backfill", "link"),
+            (moved["id"], "http://example.com/b.csv", "backfill", "link"),
+            (moved["id"], "http://example.com/b2.csv", "backfill", "link"),
+            (gone["id"], "http://example.com/c.csv", "backfill", "link"),
         }
+        times = set(_activity_times(dataset["id"]))
+        assert all(r.published_at in times for r in rows)  # the server's timestamps, not `created`
+        assert all(r.published_at.year != 2016 for r in rows)
+        assert all(r.reason.startswith("activity ") for r in rows)
         again = history.backfill()
         assert (again.added, again.already_recorded) == (0, 4)
         assert len(_rows()) == 4
 
     def test_backfill_does_not_double_what_the_hooks_recorded(self):
-        dataset = factories.Dataset(owner_org=factories.Organization()["id"])
+        dataset = factories.Dataset(owner_org=factories.Organization()["id"], **legal(5))
         resource = factories.Resource(package_id=dataset["id"], url="http://example.com/a.csv")
         report = history.backfill()
         assert report.added == 0
@@ -309,22 +362,24 @@ class TestBackfill:
         assert _rows() == []
 
     def test_command(self, cli):
-        self._portal_without_history()
+        dataset, plain, moved, _gone = self._portal_without_history()
         dry = cli.invoke(cli_history.backfill, ["--dry-run"])
         assert dry.exit_code == 0, dry.output
-        assert "dry run: 3 resources examined, 4 publications would be added for 1 datasets" in dry.output
+        lines = [line for line in dry.output.splitlines() if line.startswith("would add: ")]
+        assert len(lines) == 4
+        changed = next(line for line in lines if "b2.csv" in line)
+        assert dataset["name"] in changed and moved["id"] in changed and "link" in changed
+        assert "activity " in changed and "URL changed" in changed
+        assert "4 publications would be added for 1 datasets" in dry.output
         first = cli.invoke(cli_history.backfill, [])
         assert first.exit_code == 0, first.output
         assert "4 publications added" in first.output
         second = cli.invoke(cli_history.backfill, [])
         assert "0 publications added" in second.output and "Nothing to do" in second.output
 
-    def test_command_in_the_ckan_group_once_registered(self, cli):
+    def test_command_in_the_ckan_group(self, cli):
         from ckan.cli.cli import ckan
 
-        group = cli.invoke(ckan, ["mes-schedule", "--help"])
-        if "backfill" not in group.output:
-            pytest.skip("backfill is not registered in the mes-schedule group yet")
         self._portal_without_history()
         result = cli.invoke(ckan, ["mes-schedule", "backfill"])
         assert result.exit_code == 0, result.output

@@ -5,11 +5,9 @@ import datetime as dt
 import email
 import email.policy
 import email.utils
-import socket
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 import ckan.model as model
 import ckan.plugins.toolkit as tk
@@ -17,8 +15,9 @@ import ckan.tests.factories as factories
 from ckan.common import config
 
 from ckanext.mes_schedule import reminders
-from ckanext.mes_schedule.cli_publisher import remind
+from ckanext.mes_schedule.cli.remind import remind
 from ckanext.mes_schedule.model import Publication, Reminder
+from ckanext.mes_schedule.reminders import delivery
 
 ANNUAL = "http://publications.europa.eu/resource/authority/frequency/ANNUAL"
 
@@ -32,38 +31,8 @@ OVERDUE_SUBJECT = ("Overdue: {n} dataset has missed its deadline", "Overdue: {n}
 ESCALATION_SUBJECT = ("Escalation: {n} dataset is overdue", "Escalation: {n} datasets are overdue")
 
 
-# ------------------------------------------------------------------------------------------- SMTP server
-
-
-class Inbox:
-    """An aiosmtpd handler keeping every message it accepts; it refuses the addresses in `refuse`."""
-
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-        self.envelopes: list[list[str]] = []
-        self.refuse: set[str] = set()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 (aiosmtpd API)
-        if address.lower() in self.refuse:
-            return "550 5.1.1 mailbox unavailable"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd API)
-        self.envelopes.append(list(envelope.rcpt_tos))
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
-        return "250 Message accepted for delivery"
-
-    def clear(self) -> None:
-        self.messages.clear()
-        self.envelopes.clear()
-
-    def to(self, address: str) -> list[email.message.EmailMessage]:
-        return [m for m in self.messages if address.lower() in _addresses(m)]
-
-    @property
-    def recipients(self) -> set[str]:
-        return {a.lower() for env in self.envelopes for a in env}
+# ------------------------------------------------------------------------------------------- e-mails
+# The SMTP server is the `smtp` fixture of tests/fixtures.py.
 
 
 def _addresses(message: email.message.EmailMessage) -> set[str]:
@@ -78,26 +47,6 @@ def text_of(message: email.message.EmailMessage) -> str:
 
 def html_of(message: email.message.EmailMessage) -> str:
     return message.get_body(preferencelist=("html",)).get_content()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def smtp(monkeypatch):
-    inbox = Inbox()
-    port = _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, server_hostname="localhost")
-    controller.start()
-    monkeypatch.setitem(config, "smtp.server", f"127.0.0.1:{port}")
-    monkeypatch.setitem(config, "smtp.mail_from", "portal@test.ckan.net")
-    try:
-        yield inbox
-    finally:
-        controller.stop()
 
 
 # ------------------------------------------------------------------------------------------- data
@@ -128,6 +77,10 @@ def _publish(dataset: dict[str, Any], when: dt.datetime) -> None:
     model.Session.commit()
 
 
+def _titles(kk: str, ru: str, en: str) -> dict[str, str]:
+    return {"title": kk, "title_ru": ru, "title_en": en}
+
+
 @pytest.fixture
 def portal(with_plugins, clean_db, clean_index):
     """Two organisations; the ministry's has an editor (Russian), an admin (English) and a plain member."""
@@ -148,30 +101,20 @@ def portal(with_plugins, clean_db, clean_index):
     )
     other_org = factories.Organization(name="other-org", users=[{"name": other_editor["name"], "capacity": "editor"}])
     public = factories.Dataset(
-        name="schools-list",
-        title="Мектептер тізімі",
-        title_ru="Список школ",
-        title_en="List of schools",
-        owner_org=org["id"],
-        maintainer_email="Maint@Example.kz",
-        **_legal(5),
+        name="schools-list", owner_org=org["id"], maintainer_email="Maint@Example.kz", **_legal(5),
+        **_titles("Мектептер тізімі", "Список школ", "List of schools"),
     )
     private = factories.Dataset(
-        name="secret-budget",
-        title="Құпия бюджет",
-        title_ru="Секретный бюджет",
-        title_en="Secret budget",
-        owner_org=org["id"],
-        private=True,
-        maintainer_email="priv-maint@example.kz",
-        **_legal(6),
+        name="secret-budget", owner_org=org["id"], private=True, maintainer_email="priv-maint@example.kz",
+        **_legal(6), **_titles("Құпия бюджет", "Секретный бюджет", "Secret budget"),
     )
     published = factories.Dataset(name="published-one", owner_org=org["id"], **_legal(7))
     _publish(published, dt.datetime(2026, 11, 2, 6, 0))
     elsewhere = factories.Dataset(name="other-data", owner_org=other_org["id"], **_legal(8))
     unscheduled = factories.Dataset(name="not-in-the-order", owner_org=org["id"], maintainer_email="x@example.kz")
     # An organisation whose only admin (the site user that created it) has no e-mail: nobody to tell.
-    orphan = factories.Dataset(name="orphan-data", owner_org=factories.Organization(name="empty-org")["id"], **_legal(9))
+    empty_org = factories.Organization(name="empty-org")
+    orphan = factories.Dataset(name="orphan-data", owner_org=empty_org["id"], **_legal(9))
     return {
         "editor": editor,
         "admin": admin,
@@ -382,6 +325,50 @@ class TestDigests:
         assert _recorded() == set()
 
 
+class TestRecipientCap:
+    """ckanext.mes_schedule.max_recipients_per_dataset: maintainer addresses first, then admins, then editors."""
+
+    @pytest.mark.ckan_config("ckanext.mes_schedule.max_recipients_per_dataset", "2")
+    def test_the_least_relevant_are_left_out_and_reported(self, app, portal, smtp):
+        editor, admin = portal["editor"]["email"].lower(), portal["admin"]["email"].lower()
+        report = _send(app, dt.date(2026, 12, 1))
+        assert report.ok
+        assert smtp.recipients == {"maint@example.kz", "priv-maint@example.kz", admin,
+                                   portal["other_editor"]["email"].lower()}
+        assert not smtp.to(editor)
+        assert {row.dataset.name: cut for row, cut in report.capped} == {
+            "schools-list": (editor,), "secret-budget": (editor,)
+        }
+        assert report.as_dict()["capped"] == {"schools-list": [editor], "secret-budget": [editor]}
+        assert not any(r[3] == editor for r in _recorded())
+
+    @pytest.mark.ckan_config("ckanext.mes_schedule.max_recipients_per_dataset", "1")
+    def test_maintainer_addresses_come_first_and_a_cut_escalation_is_unreachable(self, app, portal, smtp):
+        report = _send(app, dt.date(2027, 1, 7), dry_run=True)  # overdue, and escalated to admins
+        by_email = {d.recipient.email: d for d in report.digests}
+        assert {e.row.dataset.name for e in by_email["maint@example.kz"].entries} == {"schools-list"}
+        assert portal["admin"]["email"].lower() not in by_email
+        untold = {row.dataset.name: kinds for row, kinds in report.unreachable}
+        assert untold["schools-list"] == ("escalation",)
+
+    def test_under_the_default_nobody_is_left_out(self, app, portal, smtp):
+        assert _send(app, dt.date(2026, 12, 1), dry_run=True).capped == []
+
+    @pytest.mark.ckan_config("ckanext.mes_schedule.max_recipients_per_dataset", "2")
+    def test_the_command_names_who_was_left_out(self, app, portal, smtp, cli):
+        result = cli.invoke(remind, ["--dry-run", "--as-of", "2026-12-01"])
+        assert result.exit_code == 0, result.output
+        editor = portal["editor"]["email"].lower()
+        assert f"schools-list: more people to tell than ckanext.mes_schedule.max_recipients_per_dataset " \
+            f"allows; left out: {editor}" in result.output
+
+    @pytest.mark.ckan_config("ckanext.mes_schedule.max_recipients_per_dataset", "0")
+    def test_a_bad_limit_names_the_option(self, app, portal, smtp):
+        with pytest.raises(tk.ValidationError) as error:
+            _send(app, dt.date(2026, 12, 1), dry_run=True)
+        assert "ckanext.mes_schedule.max_recipients_per_dataset" in error.value.error_dict
+
+
 def test_a_long_non_ascii_subject_keeps_its_spaces():
     """Python 3.11 folds long encoded headers dropping a space now and then; our subject value does not."""
     from email.message import EmailMessage
@@ -389,7 +376,7 @@ def test_a_long_non_ascii_subject_keeps_its_spaces():
     subject = "[Портал открытых данных] Просрочено: 2 набора данных не опубликованы в срок, и ещё несколько слов"
     message = EmailMessage()
     message.set_content("body")
-    message["Subject"] = reminders._subject_value(subject)
+    message["Subject"] = delivery._subject_value(subject)
     parsed = email.message_from_string(message.as_string(), policy=email.policy.default)
     assert parsed["Subject"] == subject
 

@@ -13,25 +13,21 @@ import email.policy
 import email.utils
 import io
 import json
-import socket
 import xml.etree.ElementTree as ET
 from typing import Any, Iterator, Optional
 
 import icalendar
 import pytest
-from aiosmtpd.controller import Controller
 from bs4 import BeautifulSoup
 
-import ckan.model as model
 import ckan.plugins.toolkit as tk
 import ckan.tests.factories as factories
 import ckan.tests.helpers as helpers
-from ckan.common import config
 
 from ckanext.mes_schedule import compliance, exports, reminders
-from ckanext.mes_schedule.model import Event, Publication
+from ckanext.mes_schedule.model import Event
+from tests.fixtures import events_in_force, legal, publish, staffed_organization
 
-FREQ = "http://publications.europa.eu/resource/authority/frequency/"
 EVENT_RULE = "event working-days=10 max-per-year=2"
 
 SCRIPT = "<script>alert(1)</script>"
@@ -40,18 +36,6 @@ TEMPLATE = "{{7*7}}q"  # rendered by a template engine it would read "49q"
 MARKUP = f"{SCRIPT}{IMG}{TEMPLATE}"
 FORMULAS = ("=cmd|' /C calc'!A0", "+1", "-1", "@SUM(1)", "\t=1+1", "\r=1+1")
 PASSWORD = "Hardening-Pass-2026"
-
-
-def _legal(item: int, rule: str = "annual quarter=4", frequency: str = "ANNUAL") -> dict[str, Any]:
-    return {
-        "mes_schedule_item": item,
-        "mes_schedule_act_number": "120",
-        "mes_schedule_act_date": "2016-01-29",
-        "mes_schedule_act_registration": "13381",
-        "mes_schedule_frequency": FREQ + frequency,
-        "mes_schedule_rule": rule,
-        "mes_schedule_deadline_kk": "жылына 1 рет IV тоқсан",
-    }
 
 
 def _soup(body: str) -> BeautifulSoup:
@@ -71,35 +55,23 @@ def _log_in(app, user: dict[str, Any]) -> None:
 
 
 def _events(package_id: str) -> list[Event]:
-    model.Session.expire_all()
-    return model.Session.query(Event).filter(Event.package_id == package_id).all()
+    return events_in_force(package_id)
 
 
 @pytest.fixture
 def world(clean_db, clean_index, with_plugins) -> dict[str, Any]:
     sysadmin = factories.SysadminWithToken(password=PASSWORD)
-    admin = factories.UserWithToken(name="the_admin", password=PASSWORD)
-    editor = factories.UserWithToken(name="the_editor")
-    member = factories.UserWithToken(name="the_member")
-    other_admin = factories.UserWithToken(name="other_admin", password=PASSWORD)
-    other_editor = factories.UserWithToken(name="other_editor")
-    other_member = factories.UserWithToken(name="other_member")
-    org = factories.Organization(
-        name="mes-rk", title="Министрлік",
-        users=[{"name": admin["name"], "capacity": "admin"}, {"name": editor["name"], "capacity": "editor"},
-               {"name": member["name"], "capacity": "member"}],
-    )
-    other_org = factories.Organization(
-        name="akimat", title="Әкімдік",
-        users=[{"name": other_admin["name"], "capacity": "admin"},
-               {"name": other_editor["name"], "capacity": "editor"},
-               {"name": other_member["name"], "capacity": "member"}],
-    )
+    org, staff = staffed_organization("admin", "editor", "member", prefix="the", password=PASSWORD,
+                                      name="mes-rk", title="Министрлік")
+    admin, editor, member = staff["admin"], staff["editor"], staff["member"]
+    other_org, others = staffed_organization("admin", "editor", "member", prefix="other", password=PASSWORD,
+                                             name="akimat", title="Әкімдік")
+    other_admin, other_editor, other_member = others["admin"], others["editor"], others["member"]
     register = factories.Dataset(
-        owner_org=org["id"], name="register", title="Тізілім", **_legal(13, EVENT_RULE, "IRREG")
+        owner_org=org["id"], name="register", title="Тізілім", **legal(13, EVENT_RULE, "IRREG")
     )
-    plain = factories.Dataset(owner_org=org["id"], name="plain", title="Plain", title_en="Plain", **_legal(5))
-    elsewhere = factories.Dataset(owner_org=other_org["id"], name="elsewhere", title_en="Elsewhere", **_legal(8))
+    plain = factories.Dataset(owner_org=org["id"], name="plain", title="Plain", title_en="Plain", **legal(5))
+    elsewhere = factories.Dataset(owner_org=other_org["id"], name="elsewhere", title_en="Elsewhere", **legal(8))
     return {
         "sysadmin": sysadmin, "admin": admin, "editor": editor, "member": member,
         "other_admin": other_admin, "other_editor": other_editor, "other_member": other_member,
@@ -306,7 +278,7 @@ def markup(world) -> dict[str, Any]:
         owner_org=org["id"], name="markup",
         title=f"KK {MARKUP}", title_ru=f"RU {MARKUP}", title_en=f"EN {MARKUP}",
         notes=f"KK notes {MARKUP}", notes_ru=f"RU notes {MARKUP}", notes_en=f"EN notes {MARKUP}",
-        maintainer=MARKUP, **{**_legal(40, EVENT_RULE, "IRREG"), "mes_schedule_deadline_kk": MARKUP},
+        maintainer=MARKUP, **legal(40, EVENT_RULE, "IRREG", mes_schedule_deadline_kk=MARKUP),
     )
     helpers.call_action(
         "mes_schedule_event_create", context={"user": world["sysadmin"]["name"]},
@@ -387,7 +359,7 @@ def formulas(world) -> list[dict[str, Any]]:
     for n, formula in enumerate(FORMULAS):
         made.append(factories.Dataset(
             owner_org=world["org"]["id"], name=f"formula-{n}",
-            title=formula, title_ru=formula + " ru", title_en=formula + " en", **_legal(50 + n),
+            title=formula, title_ru=formula + " ru", title_en=formula + " en", **legal(50 + n),
         ))
     return made
 
@@ -438,8 +410,8 @@ class TestCalendarFeeds:
     def test_a_title_cannot_add_events_or_lines(self, app, world):
         org = factories.Organization(name="ics-org", title=f"Org {INJECTED}", title_en=f"Org {INJECTED}")
         bad = factories.Dataset(owner_org=org["id"], name="ics-bad", title=f"KK {INJECTED}",
-                                title_ru=f"RU {INJECTED}", title_en=f"EN {INJECTED}\nEND:VCALENDAR", **_legal(60))
-        good = factories.Dataset(owner_org=org["id"], name="ics-good", title="Good", title_en="Good", **_legal(61))
+                                title_ru=f"RU {INJECTED}", title_en=f"EN {INJECTED}\nEND:VCALENDAR", **legal(60))
+        good = factories.Dataset(owner_org=org["id"], name="ics-good", title="Good", title_en="Good", **legal(61))
         portal = icalendar.Calendar.from_ical(app.get("/compliance/calendar.ics").data)
         # Both datasets have the same rule: as many due dates in the window each.
         expected = len([e for e in portal.walk("VEVENT") if str(e["uid"]).startswith(good["id"])])
@@ -475,39 +447,6 @@ class TestCalendarFeeds:
 # ------------------------------------------------------------------------------------------------ reminder e-mails
 
 
-class _Inbox:
-    """Messages an aiosmtpd server accepted, with their envelope recipients."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[list[str], email.message.EmailMessage, bytes]] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
-        raw = envelope.content if isinstance(envelope.content, bytes) else envelope.content.encode()
-        message = email.message_from_bytes(raw, policy=email.policy.default)
-        self.received.append(([a.lower() for a in envelope.rcpt_tos], message, raw))
-        return "250 OK"
-
-    @property
-    def envelope_recipients(self) -> set[str]:
-        return {a for rcpts, _, _ in self.received for a in rcpts}
-
-
-@pytest.fixture
-def inbox(monkeypatch) -> Iterator[_Inbox]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    handler = _Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setitem(config, "smtp.server", f"127.0.0.1:{port}")
-    monkeypatch.setitem(config, "smtp.mail_from", "portal@test.ckan.net")
-    try:
-        yield handler
-    finally:
-        controller.stop()
-
-
 def _parts(message: email.message.EmailMessage) -> tuple[str, str]:
     text = message.get_body(preferencelist=("plain",)).get_content()
     html = message.get_body(preferencelist=("html",)).get_content()
@@ -519,21 +458,21 @@ HEADER_INJECTION = f"\r\nBcc: {VICTIM}\r\nSubject: injected\r\n\r\n"
 
 
 class TestReminderEmails:
-    def test_titles_and_names_cannot_inject_headers_and_markup_is_escaped(self, app, world, inbox):
+    def test_titles_and_names_cannot_inject_headers_and_markup_is_escaped(self, app, world, smtp):
         user = factories.User(name="named_editor", email="named@example.kz",
                               fullname=f"Name {SCRIPT}{HEADER_INJECTION}")
         org = factories.Organization(name="mail-org", users=[{"name": user["name"], "capacity": "editor"}])
         factories.Dataset(
             owner_org=org["id"], name="mail-markup", maintainer_email="maint@example.kz",
             title=f"KK {MARKUP}{HEADER_INJECTION}", title_ru=f"RU {MARKUP}{HEADER_INJECTION}",
-            title_en=f"EN {MARKUP}{HEADER_INJECTION}", **_legal(70),
+            title_en=f"EN {MARKUP}{HEADER_INJECTION}", **legal(44),
         )
         with app.flask_app.test_request_context():
             report = reminders.send_reminders(as_of=dt.date(2026, 12, 1))
-        assert inbox.received, "no reminder was sent"
-        assert VICTIM not in inbox.envelope_recipients
+        assert smtp.received, "no reminder was sent"
+        assert VICTIM not in smtp.recipients
         told = {}
-        for recipients, message, raw in inbox.received:
+        for recipients, message, raw in smtp.received:
             assert not message.get_all("Bcc") and len(message.get_all("Subject")) == 1
             assert "injected" not in message["Subject"]
             # A name with line breaks stays a display name, on one line: it adds no address and no header.
@@ -563,11 +502,9 @@ def hidden(world) -> dict[str, Any]:
     dataset = factories.Dataset(
         owner_org=world["org"]["id"], name="hidden-zz", private=True,
         title=HIDDEN_TITLES[0], title_ru=HIDDEN_TITLES[1], title_en=HIDDEN_TITLES[2],
-        maintainer_email="hidden-maint@example.kz", **_legal(80),
+        maintainer_email="hidden-maint@example.kz", **legal(45),
     )
-    model.Session.add(Publication(package_id=dataset["id"], resource_id="r-hidden", kind="created",
-                                  published_at=dt.datetime(2025, 11, 2, 6, 0)))
-    model.Session.commit()
+    publish(dataset, dt.datetime(2025, 11, 2, 6, 0), resource_id="r-hidden")
     return dataset
 
 
@@ -589,7 +526,7 @@ def _status_facet_total(app, headers: dict[str, str]) -> int:
 @pytest.mark.parametrize(
     "role, sees", [("anonymous", False), ("other_member", False), ("other_editor", False), ("member", True)]
 )
-def test_a_private_dataset_never_shows_to_those_who_may_not_see_it(app, world, hidden, inbox, role, sees):
+def test_a_private_dataset_never_shows_to_those_who_may_not_see_it(app, world, hidden, smtp, role, sees):
     """The role "member" (of the dataset's organisation) is the control: the checks would see the dataset if
     it were there."""
     user = world.get(role)
@@ -649,11 +586,11 @@ def test_a_private_dataset_never_shows_to_those_who_may_not_see_it(app, world, h
     with app.flask_app.test_request_context():
         report = reminders.send_reminders(as_of=dt.date(2026, 12, 1))
     assert not report.failures
-    told = {r for rcpts, message, _ in inbox.received for r in rcpts
+    told = {r for rcpts, message, _ in smtp.received for r in rcpts
             if any(s in _parts(message)[0] + _parts(message)[1] for s in ("hidden-zz", *HIDDEN_TITLES))}
     staff = {world[r]["email"].lower() for r in ("admin", "editor")}
     assert told == staff | {"hidden-maint@example.kz"}
     if role == "other_editor":
         # The other organisation's editor was told about their own organisation's dataset, and only that.
-        (own,) = [m for rcpts, m, _ in inbox.received if user["email"].lower() in rcpts]
+        (own,) = [m for rcpts, m, _ in smtp.received if user["email"].lower() in rcpts]
         assert "elsewhere" in _parts(own)[0]

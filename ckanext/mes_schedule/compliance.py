@@ -13,15 +13,25 @@ import datetime as dt
 import logging
 import threading
 from collections import defaultdict
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 import sqlalchemy as sa
 
 import ckan.authz as authz
 import ckan.model as model
 
-from ckanext.mes_schedule import schedule, settings
-from ckanext.mes_schedule.model import Event, Publication
+from ckanext.mes_schedule import amendments, schedule, settings
+
+# `today` is the compliance API's notion of the current date; its one home is localization.
+from ckanext.mes_schedule.localization import today
+from ckanext.mes_schedule.model import (
+    RETRACTION,
+    Event,
+    Publication,
+    RuleVersionRow,
+    extras_in_column,
+    package_items,
+)
 
 __all__ = [
     "ScheduledDataset",
@@ -29,6 +39,8 @@ __all__ = [
     "Visibility",
     "visibility_for",
     "scheduled_datasets",
+    "publications_by_item",
+    "events_by_item",
     "publications_by_package",
     "events_by_package",
     "assess_datasets",
@@ -46,11 +58,6 @@ _EXTRA_KEYS = (
     "title_ru",
     "title_en",
 )
-
-
-def today() -> dt.date:
-    """Today in Kazakhstan (Asia/Almaty), whatever the server's time zone."""
-    return schedule.local_date(dt.datetime.now(dt.timezone.utc))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,25 +95,23 @@ def _package_columns() -> list[Any]:
     return [p.c.id, p.c.name, p.c.title, p.c.owner_org, p.c.private, p.c.maintainer_email]
 
 
-def _has_extras_column() -> bool:
-    # CKAN 2.12 keeps extras in a JSONB column of the package table; 2.11 in the package_extra table.
-    return "extras" in model.package_table.c
-
-
 def scheduled_datasets(
     package_ids: Optional[Iterable[str]] = None, organization_ids: Optional[Iterable[str]] = None
 ) -> list[ScheduledDataset]:
-    """Active datasets that carry an item number of the order, in one or two queries."""
+    """Active datasets that hold an item number of the order, in one or two queries.
+
+    Only those are on the record: a dataset whose item field is empty (the form posts it so) is not."""
     p = model.package_table
     conditions = [p.c.state == "active", p.c.type == "dataset"]
     if package_ids is not None:
         conditions.append(p.c.id.in_(list(package_ids)))
     if organization_ids is not None:
         conditions.append(p.c.owner_org.in_(list(organization_ids)))
-    if _has_extras_column():
+    if extras_in_column(model.package_table):
         conditions.append(p.c.extras.has_key("mes_schedule_item"))  # noqa: W601 (JSONB ? operator)
+        conditions.append(sa.func.trim(p.c.extras["mes_schedule_item"].astext) != "")
         rows = model.Session.execute(sa.select(*_package_columns(), p.c.extras).where(*conditions)).all()
-        extras_by_id = {r.id: (r.extras or {}) for r in rows}
+        extras_by_id: dict[str, dict[str, str]] = {r.id: (r.extras or {}) for r in rows}
     else:
         e = model.package_extra_table
         rows = model.Session.execute(
@@ -114,11 +119,12 @@ def scheduled_datasets(
             .where(*conditions)
             .where(
                 sa.exists().where(
-                    e.c.package_id == p.c.id, e.c.key == "mes_schedule_item", e.c.state == "active"
+                    e.c.package_id == p.c.id, e.c.key == "mes_schedule_item", e.c.state == "active",
+                    sa.func.trim(e.c.value) != "",
                 )
             )
         ).all()
-        extras_by_id: dict[str, dict[str, str]] = defaultdict(dict)
+        extras_by_id = defaultdict(dict)
         if rows:
             for pid, key, value in model.Session.execute(
                 sa.select(e.c.package_id, e.c.key, e.c.value).where(
@@ -130,6 +136,8 @@ def scheduled_datasets(
     for r in rows:
         extras = extras_by_id.get(r.id, {})
         item = str(extras.get("mes_schedule_item") or "").strip()
+        if not item.isdigit():
+            continue  # not an item number (a legacy value): not on the record
         out.append(
             ScheduledDataset(
                 id=r.id,
@@ -140,7 +148,7 @@ def scheduled_datasets(
                 owner_org=r.owner_org,
                 private=bool(r.private),
                 maintainer_email=r.maintainer_email or "",
-                item=int(item) if item.isdigit() else None,
+                item=int(item),
                 rule_text=extras.get("mes_schedule_rule") or "",
                 frequency=extras.get("mes_schedule_frequency") or "",
                 deadline_kk=extras.get("mes_schedule_deadline_kk") or "",
@@ -149,25 +157,52 @@ def scheduled_datasets(
     return out
 
 
-def publications_by_package(package_ids: Optional[Iterable[str]] = None) -> dict[str, list[dt.datetime]]:
-    """Publication timestamps (naive UTC) per dataset, in one query."""
-    query = sa.select(Publication.package_id, Publication.published_at)
-    if package_ids is not None:
-        query = query.where(Publication.package_id.in_(list(package_ids)))
-    out: dict[str, list[dt.datetime]] = defaultdict(list)
-    for pid, when in model.Session.execute(query):
-        out[pid].append(when)
+def _effective(cls: Any) -> list[Any]:
+    """Rows that count: not a retraction, and not superseded by one (the record is append-only)."""
+    superseded = sa.select(cls.supersedes).where(cls.supersedes.is_not(None))
+    return [cls.kind != RETRACTION, cls.id.not_in(superseded), cls.item.is_not(None)]
+
+
+def _dates_by_item(column: Any, items: Optional[Iterable[int]]) -> dict[int, list[Any]]:
+    """The values of one date column of the record's rows that count, per item, in one query (all items when
+    None). Publications and events are read the same way."""
+    cls = column.class_
+    query = sa.select(cls.item, column).where(*_effective(cls))
+    if items is not None:
+        query = query.where(cls.item.in_(list(items)))
+    out: dict[int, list[Any]] = defaultdict(list)
+    for item, value in model.Session.execute(query):
+        out[item].append(value)
     return out
+
+
+def publications_by_item(items: Optional[Iterable[int]] = None) -> dict[int, list[dt.datetime]]:
+    """Publication timestamps (naive UTC) per item of the order."""
+    return _dates_by_item(Publication.published_at, items)
+
+
+def events_by_item(items: Optional[Iterable[int]] = None) -> dict[int, list[dt.date]]:
+    """Dates of the recorded (not retracted) triggering events per item."""
+    return _dates_by_item(Event.event_date, items)
+
+
+def _by_package(read: Callable[[Optional[Iterable[int]]], dict[int, list[Any]]],
+                package_ids: Optional[Iterable[str]]) -> dict[str, list[Any]]:
+    # The record belongs to the item: a dataset sees the rows of the item it holds now, and a dataset that
+    # holds none (or a new one that reuses a purged dataset's id) has no record.
+    holders = package_items(package_ids)
+    by_item = read(set(holders.values()) if package_ids is not None else None)
+    return {pid: by_item[item] for pid, item in holders.items() if item in by_item}
+
+
+def publications_by_package(package_ids: Optional[Iterable[str]] = None) -> dict[str, list[dt.datetime]]:
+    """Publication timestamps (naive UTC) per active dataset, from the item each holds."""
+    return _by_package(publications_by_item, package_ids)
 
 
 def events_by_package(package_ids: Optional[Iterable[str]] = None) -> dict[str, list[dt.date]]:
-    query = sa.select(Event.package_id, Event.event_date)
-    if package_ids is not None:
-        query = query.where(Event.package_id.in_(list(package_ids)))
-    out: dict[str, list[dt.date]] = defaultdict(list)
-    for pid, day in model.Session.execute(query):
-        out[pid].append(day)
-    return out
+    """Event dates per active dataset, from the item each holds."""
+    return _by_package(events_by_item, package_ids)
 
 
 # ------------------------------------------------------------------------------------------- visibility
@@ -238,7 +273,15 @@ def _assess(
     start: dt.date,
     calendar: schedule.WorkCalendar,
     due_soon_days: int,
+    versions: Optional[list[tuple[dt.date, schedule.Rule]]] = None,
 ) -> ComplianceRow:
+    if versions:
+        # The item's stored versions (amendments apply forward); the row's rule is the one in force on as_of.
+        assessment = schedule.assess(
+            versions, publications, as_of=as_of, events=events, due_soon_days=due_soon_days, start=start,
+            calendar=calendar,
+        )
+        return ComplianceRow(ds, assessment, assessment.rule)
     try:
         rule: Optional[schedule.Rule] = schedule.parse_rule(ds.rule_text)
     except ValueError:
@@ -273,7 +316,10 @@ def _fingerprint_query() -> tuple[Any, ...]:
     event_part = model.Session.execute(
         sa.select(sa.func.count(Event.id), sa.func.max(Event.created_at), sa.func.max(Event.id))
     ).one()
-    return (*package_part, *publication_part, *event_part)
+    version_part = model.Session.execute(
+        sa.select(sa.func.count(RuleVersionRow.id), sa.func.max(RuleVersionRow.created_at))
+    ).one()
+    return (*package_part, *publication_part, *event_part, *version_part)
 
 
 def assess_datasets(
@@ -297,11 +343,18 @@ def assess_datasets(
             rows = cached[1]
     if rows is None:
         datasets = scheduled_datasets(package_ids, organization_ids)
-        ids = [d.id for d in datasets]
-        # One query each; on the whole portal no id list is sent at all.
-        pubs = publications_by_package(None if whole_portal else ids)
-        evs = events_by_package(None if whole_portal else ids)
-        rows = [_assess(d, pubs.get(d.id, ()), evs.get(d.id, ()), as_of, start, calendar, due_soon) for d in datasets]
+        items = {d.item for d in datasets if d.item is not None}
+        # One query each; on the whole portal no item list is sent at all. The record is the item's.
+        pubs = publications_by_item(None if whole_portal else items)
+        evs = events_by_item(None if whole_portal else items)
+        stored = amendments.stored_versions(None if whole_portal else items)
+        rows = [
+            _assess(
+                d, pubs.get(d.item or 0, ()), evs.get(d.item or 0, ()), as_of, start, calendar, due_soon,
+                amendments.versions_for_engine(stored.get(d.item or 0, ())),
+            )
+            for d in datasets
+        ]
         if whole_portal:
             with _cache_lock:
                 if len(_cache) > 16:  # a few dates in use at once (today, and as_of queries)

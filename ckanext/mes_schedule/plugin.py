@@ -10,7 +10,7 @@ from ckan.lib.plugins import DefaultTranslation
 from ckan.types import Context
 
 # Importing the model registers the extension's tables with CKAN's metadata (tests clean them between runs).
-from ckanext.mes_schedule import history, indexing, model as _model  # noqa: F401
+from ckanext.mes_schedule import amendments, csrf, history, indexing, model as _model  # noqa: F401
 
 
 @tk.blanket.actions
@@ -26,6 +26,7 @@ class MesSchedulePlugin(p.SingletonPlugin, DefaultTranslation):
     p.implements(p.IResourceController, inherit=True)
     p.implements(p.IPackageController, inherit=True)
     p.implements(p.IFacets, inherit=True)
+    p.implements(p.IMiddleware, inherit=True)
 
     # IConfigurer
 
@@ -33,6 +34,11 @@ class MesSchedulePlugin(p.SingletonPlugin, DefaultTranslation):
         tk.add_template_directory(config_, "templates")
         tk.add_public_directory(config_, "public")
         tk.add_resource("assets", "mes_schedule")
+
+    # IMiddleware: the CSRF check holds for every cookie session on every view (csrf.py).
+
+    def make_middleware(self, app: Any, config: tk.CKANConfig) -> Any:
+        return csrf.install(app)
 
     # IResourceController: every publication (resource created, file uploaded or replaced, URL changed)
     # goes into the extension's own history table.
@@ -51,9 +57,11 @@ class MesSchedulePlugin(p.SingletonPlugin, DefaultTranslation):
 
     def after_dataset_create(self, context: Context, pkg_dict: dict[str, Any]) -> None:
         history.record_package(context, pkg_dict)
+        amendments.after_dataset_change(context, pkg_dict)  # the item's first rule version, if none is stored
 
     def after_dataset_update(self, context: Context, pkg_dict: dict[str, Any]) -> None:
         history.record_package(context, pkg_dict)
+        amendments.after_dataset_change(context, pkg_dict)  # a sysadmin's rule change: a version from today
 
     def before_dataset_index(self, pkg_dict: dict[str, Any]) -> dict[str, Any]:
         return indexing.before_dataset_index(pkg_dict)

@@ -8,8 +8,7 @@ import ckan.plugins.toolkit as tk
 import ckan.tests.factories as factories
 import ckan.tests.helpers as helpers
 
-from ckanext.mes_schedule import vocab
-from ckanext.mes_schedule.model import Event
+from tests.fixtures import events_in_force, legal, staffed_organization
 
 AS_OF = "2026-01-10"
 EVENT_RULE = "event working-days=10 max-per-year=2"
@@ -20,32 +19,15 @@ READERS = {"member", "editor", "admin", "sysadmin"}
 EVENT_MANAGERS = {"admin", "sysadmin"}
 
 
-def _legal(item: int) -> dict:
-    return {
-        "mes_schedule_item": item,
-        "mes_schedule_act_number": "120",
-        "mes_schedule_act_date": "2016-01-29",
-        "mes_schedule_act_registration": "13381",
-        "mes_schedule_frequency": vocab.frequency_uri("IRREG"),
-        "mes_schedule_rule": EVENT_RULE,
-        "mes_schedule_deadline_kk": "бекітілген күннен бастап 10 жұмыс күні ішінде",
-    }
-
-
 @pytest.fixture
 def world():
-    users = {role: factories.UserWithToken() for role in ROLES if role not in ("anonymous", "sysadmin")}
+    org, users = staffed_organization("member", "editor", "admin")
+    users["other_org_admin"] = staffed_organization("admin")[1]["admin"]  # a user with an organisation of their own
     users["sysadmin"] = factories.SysadminWithToken()
-    org = factories.Organization(
-        users=[
-            {"name": users["member"]["name"], "capacity": "member"},
-            {"name": users["editor"]["name"], "capacity": "editor"},
-            {"name": users["admin"]["name"], "capacity": "admin"},
-        ]
+    private = factories.Dataset(
+        owner_org=org["id"], private=True, name="private-item-30", **legal(30, EVENT_RULE, "IRREG")
     )
-    factories.Organization(users=[{"name": users["other_org_admin"]["name"], "capacity": "admin"}])
-    private = factories.Dataset(owner_org=org["id"], private=True, name="private-item-30", **_legal(30))
-    public = factories.Dataset(owner_org=org["id"], name="public-item-31", **_legal(31))
+    public = factories.Dataset(owner_org=org["id"], name="public-item-31", **legal(31, EVENT_RULE, "IRREG"))
     sysadmin = {"user": users["sysadmin"]["name"]}
     event = helpers.call_action(
         "mes_schedule_event_create", context=dict(sysadmin), package_id=private["id"], event_date="2025-12-05"
@@ -112,7 +94,7 @@ class TestRoleMatrix:
 
     @pytest.mark.ckan_config("ckan.auth.create_unowned_dataset", True)
     def test_a_dataset_without_organisation_has_events_managed_by_sysadmins_only(self, world):
-        unowned = factories.Dataset(name="unowned-item-32", **_legal(32))
+        unowned = factories.Dataset(name="unowned-item-32", **legal(32, EVENT_RULE, "IRREG"))
         assert not unowned.get("owner_org")
         assert not _allowed(world, "admin", "mes_schedule_event_create", package_id=unowned["id"])
         assert _allowed(world, "sysadmin", "mes_schedule_event_create", package_id=unowned["id"])
@@ -176,7 +158,7 @@ class TestOverHttp:
             status=409 if allowed else 403,
         )
         model.Session.expire_all()
-        remaining = {e.event_date.isoformat() for e in model.Session.query(Event)}
+        remaining = {e.event_date.isoformat() for e in events_in_force()}
         assert remaining == ({"2025-04-28"} if allowed else {"2025-12-05"})
         if allowed:
             assert created.json["result"]["note"] == role

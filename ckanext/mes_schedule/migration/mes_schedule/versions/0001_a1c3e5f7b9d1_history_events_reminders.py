@@ -14,42 +14,48 @@ branch_labels = None
 depends_on = None
 
 
+def _create_table(name: str, columns: str, unique: str, index: tuple[str, list[str]]) -> None:
+    """A table of records about a dataset: a text primary key `id`, then its `package_id` and `columns`.
+
+    columns: `name:Type` words (a type of sqlalchemy), in table order; a `!` after the type makes the column NOT
+    NULL (`package_id` always is). unique: `column,column... name` of the unique constraint. index: (name,
+    columns) of the index.
+    """
+    specs = [spec.partition(":") for spec in f"package_id:Text! {columns}".split()]
+    unique_columns, unique_name = unique.split()
+    op.create_table(
+        name,
+        sa.Column("id", sa.Text, primary_key=True),
+        *(
+            sa.Column(column, getattr(sa, type_.rstrip("!")), nullable=False)
+            if type_.endswith("!")
+            else sa.Column(column, getattr(sa, type_))
+            for column, _, type_ in specs
+        ),
+        sa.UniqueConstraint(*unique_columns.split(","), name=unique_name),
+    )
+    op.create_index(index[0], name, index[1])
+
+
 def upgrade():
-    op.create_table(
+    _create_table(
         "mes_schedule_publication",
-        sa.Column("id", sa.Text, primary_key=True),
-        sa.Column("package_id", sa.Text, nullable=False),
-        sa.Column("resource_id", sa.Text, nullable=False),
-        sa.Column("kind", sa.Text, nullable=False),
-        sa.Column("url", sa.Text),
-        sa.Column("published_at", sa.DateTime, nullable=False),
-        sa.Column("user_id", sa.Text),
-        sa.UniqueConstraint("resource_id", "published_at", name="mes_schedule_publication_resource_time"),
+        "resource_id:Text! kind:Text! url:Text published_at:DateTime! user_id:Text",
+        "resource_id,published_at mes_schedule_publication_resource_time",
+        ("mes_schedule_publication_package", ["package_id", "published_at"]),
     )
-    op.create_index("mes_schedule_publication_package", "mes_schedule_publication", ["package_id", "published_at"])
-    op.create_table(
+    _create_table(
         "mes_schedule_event",
-        sa.Column("id", sa.Text, primary_key=True),
-        sa.Column("package_id", sa.Text, nullable=False),
-        sa.Column("event_date", sa.Date, nullable=False),
-        sa.Column("note", sa.Text),
-        sa.Column("created_by", sa.Text),
-        sa.Column("created_at", sa.DateTime, nullable=False),
-        sa.UniqueConstraint("package_id", "event_date", name="mes_schedule_event_package_date"),
+        "event_date:Date! note:Text created_by:Text created_at:DateTime!",
+        "package_id,event_date mes_schedule_event_package_date",
+        ("ix_mes_schedule_event_package_id", ["package_id"]),
     )
-    op.create_index("ix_mes_schedule_event_package_id", "mes_schedule_event", ["package_id"])
-    op.create_table(
+    _create_table(
         "mes_schedule_reminder",
-        sa.Column("id", sa.Text, primary_key=True),
-        sa.Column("package_id", sa.Text, nullable=False),
-        sa.Column("period_due", sa.Date, nullable=False),
-        sa.Column("kind", sa.Text, nullable=False),
-        sa.Column("recipient", sa.Text, nullable=False),
-        sa.Column("days_before", sa.Integer),
-        sa.Column("sent_at", sa.DateTime, nullable=False),
-        sa.UniqueConstraint("package_id", "period_due", "kind", "recipient", name="mes_schedule_reminder_once"),
+        "period_due:Date! kind:Text! recipient:Text! days_before:Integer sent_at:DateTime!",
+        "package_id,period_due,kind,recipient mes_schedule_reminder_once",
+        ("ix_mes_schedule_reminder_package_id", ["package_id"]),
     )
-    op.create_index("ix_mes_schedule_reminder_package_id", "mes_schedule_reminder", ["package_id"])
 
 
 def downgrade():
