@@ -18,6 +18,9 @@
 #   ckan.locale_order = kk ru en
 # CKAN 2.11 and 2.12 ship different catalogs, so each virtualenv gets its own directory:
 # $STATE_DIR/i18n-<basename of $VENV>. Every subcommand is idempotent.
+# One home for each step, shared with a portal installed from the wheel: build-dir runs the extension's
+# `ckan mes-schedule i18n-dir` (ckanext/mes_schedule/cli/i18n.py); compile runs setup.py's `compile_catalogs`,
+# the code that `python -m build` runs to put the .mo files into the wheel.
 #
 # environment: VENV (default <repo>/.venv), STATE_DIR (default <repo>/.state)
 set -euo pipefail
@@ -26,7 +29,6 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=${VENV:-$REPO/.venv}
 STATE_DIR=${STATE_DIR:-$REPO/.state}
 EXT_I18N=$REPO/ckanext/mes_schedule/i18n
-CORE_I18N=$REPO/ckanext/mes_schedule/i18n-core
 DOMAIN=ckanext-mes_schedule
 POT=$EXT_I18N/$DOMAIN.pot
 LANGS=(kk ru en)
@@ -44,90 +46,21 @@ i18n_dir() {
     printf '%s/i18n-%s' "$STATE_DIR" "$(basename "$venv")"
 }
 
-# Point $1 at $2, touching nothing when it already does (a running portal keeps reading the same files).
-link() {
-    local at=$1 to=$2
-    if [ -L "$at" ] && [ "$(readlink "$at")" = "$to" ]; then
-        return 0
-    fi
-    if [ -e "$at" ] && [ ! -L "$at" ]; then
-        die "$at exists and is not a symbolic link; remove it and run build-dir again"
-    fi
-    ln -sfn "$to" "$at"
-    CHANGED=$((CHANGED + 1))
-}
-
 cmd_build_dir() {
     need_venv
-    local src dest name entry
-    src=$("$VENV/bin/python" -c 'import ckan, os; print(os.path.join(os.path.dirname(ckan.__file__), "i18n"))') \
-        || die "cannot import ckan from $VENV"
-    [ -d "$src" ] || die "CKAN's i18n directory $src is missing"
-    dest=$(i18n_dir)
-    mkdir -p "$dest"
-    CHANGED=0
-    declare -A wanted=()
-
-    # Our catalogs first: a locale we ship wins over one CKAN might ship later (ours is the reviewed one).
-    for entry in "$CORE_I18N"/*/; do
-        [ -d "$entry/LC_MESSAGES" ] || continue
-        name=$(basename "$entry")
-        link "$dest/$name" "${entry%/}"
-        wanted[$name]=1
-        if [ ! -f "$entry/LC_MESSAGES/ckan.mo" ]; then
-            say "i18n: $name has no compiled ckan.mo yet (run: scripts/i18n.sh compile)"
-        fi
-    done
-    for entry in "$src"/*/; do
-        # only real locale folders: __pycache__ and the like are not locales
-        [ -d "$entry/LC_MESSAGES" ] || continue
-        name=$(basename "$entry")
-        [ -n "${wanted[$name]:-}" ] && { say "i18n: CKAN now ships '$name' too; ours is used"; continue; }
-        link "$dest/$name" "${entry%/}"
-        wanted[$name]=1
-    done
-    # build_js_translations reads <i18n dir>/ckan.pot to find the strings used by JavaScript
-    if [ -f "$src/ckan.pot" ]; then
-        link "$dest/ckan.pot" "$src/ckan.pot"
-        wanted[ckan.pot]=1
-    fi
-    # Locales that disappeared (CKAN upgraded in this venv) go away too.
-    for entry in "$dest"/* "$dest"/.[!.]*; do
-        [ -e "$entry" ] || [ -L "$entry" ] || continue
-        name=$(basename "$entry")
-        [ -n "${wanted[$name]:-}" ] && continue
-        if [ -L "$entry" ]; then
-            rm -f "$entry"
-            CHANGED=$((CHANGED + 1))
-        else
-            say "i18n: leaving $entry alone (not a link made by this script)"
-        fi
-    done
-    if [ "$CHANGED" -gt 0 ]; then
-        say "i18n: $dest ready (${#wanted[@]} entries, $CHANGED changed) for CKAN in $VENV"
-    fi
-    printf '%s\n' "$dest"
+    # One home for the layout: the extension's `ckan mes-schedule i18n-dir` command (ckanext/mes_schedule/cli/
+    # i18n.py), which a portal installed from the wheel runs too. Called without a CKAN ini here.
+    "$VENV/bin/python" -c 'import sys
+from ckanext.mes_schedule.cli.i18n import i18n_dir
+i18n_dir.main(sys.argv[1:], prog_name="scripts/i18n.sh build-dir")' "$(i18n_dir)" \
+        || die "could not build the i18n directory with CKAN and the extension in $VENV"
 }
 
 cmd_compile() {
     need_venv
-    local po mo n=0 failed=0
-    shopt -s nullglob
-    for po in "$EXT_I18N"/*/LC_MESSAGES/*.po "$CORE_I18N"/*/LC_MESSAGES/*.po; do
-        mo=${po%.po}.mo
-        if [ -f "$mo" ] && [ "$mo" -nt "$po" ]; then
-            continue
-        fi
-        # pybabel leaves out fuzzy entries (an unreviewed guess is worse than the English original)
-        if "$VENV/bin/pybabel" -q compile -i "$po" -o "$mo"; then
-            n=$((n + 1))
-        else
-            say "i18n: could not compile $po"
-            failed=1
-        fi
-    done
-    [ "$failed" = 0 ] || exit 1
-    [ "$n" = 0 ] || say "i18n: compiled $n catalog(s)"
+    # Only stale catalogs; fuzzy entries are left out (an unreviewed guess is worse than the English original).
+    (cd "$REPO" && PYTHONWARNINGS=ignore "$VENV/bin/python" setup.py -q compile_catalogs) \
+        || die "could not compile the catalogs (python setup.py compile_catalogs)"
 }
 
 cmd_extract() {

@@ -266,12 +266,14 @@ ckan_config() {
         "ckan.site_url = http://127.0.0.1:$port" \
         "ckan.site_id = $site_id" \
         "ckan.storage_path = $(dirname "$ini")/storage" \
-        "ckan.plugins = mes_schedule scheming_datasets scheming_organizations activity" \
+        "ckan.plugins = mes_schedule scheming_datasets scheming_organizations activity dcat structured_data" \
         "scheming.dataset_schemas = ckanext.mes_schedule:schemas/dataset.yaml" \
         "scheming.organization_schemas = ckanext.mes_schedule:schemas/organization.yaml" \
+        "ckanext.dcat.rdf.profiles = euro_dcat_ap_3 mes_schedule" \
         "ckan.site_title = Ашық деректер: Білім және ғылым министрлігі" \
         "ckan.auth.create_user_via_web = false" \
         "ckan.csrf_protection.ignore_extensions = false" \
+        "REMEMBER_COOKIE_SAMESITE = Lax" \
         "ckan.i18n_directory = $i18n_dir" \
         "ckan.locale_default = kk" \
         "ckan.locales_offered = kk ru en" \

@@ -6,13 +6,18 @@ builders are plain functions, imported with `from tests.fixtures import legal, p
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email
 import email.policy
 import email.utils
+import shutil
 import socket
+import tempfile
+import threading
 import uuid
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -26,6 +31,7 @@ from ckanext.mes_schedule import vocab
 from ckanext.mes_schedule.model import RETRACTION, Event, Publication
 
 __all__ = [
+    "CHROMEDRIVER", "CHROMIUM", "chromium", "serve_wsgi",
     "Inbox", "addresses_of", "events_in_force", "free_port", "legal", "publish", "smtp", "staffed_organization",
 ]
 
@@ -169,3 +175,48 @@ def smtp(monkeypatch) -> Iterator[Inbox]:
         yield inbox
     finally:
         controller.stop()
+
+
+# ----------------------------------------------------------------------------------- a real browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
+
+@contextlib.contextmanager
+def serve_wsgi(wsgi_app: Any, name: str = "live-ckan") -> Iterator[str]:
+    """Serve a WSGI application (the whole stack: CKAN 2.11 sets the request language in a middleware outside
+    the Flask app) on a free local port while the block runs; yields its base address."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", free_port(), wsgi_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def chromium() -> Iterator[Any]:
+    """Debian's headless Chromium through selenium, with the Debian driver (selenium's own driver manager
+    would try to download one)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="mes-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--disable-dev-shm-usage", "--window-size=1400,1400", f"--user-data-dir={profile}"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)

@@ -6,21 +6,15 @@ Needs the Debian packages chromium and chromium-driver (the CI installs them).
 """
 from __future__ import annotations
 
-import shutil
-import tempfile
-import threading
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
-from werkzeug.serving import make_server
 
 from ckanext.mes_schedule import vocab
-from tests.fixtures import free_port
+from tests.fixtures import CHROMIUM, serve_wsgi
 from tests.test_views import AS_OF, _engine, world  # noqa: F401 (world is a fixture)
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SCREENSHOTS = Path(__file__).resolve().parents[1] / ".state" / "screenshots"
 
 pytestmark = pytest.mark.skipif(
@@ -31,48 +25,13 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture
 def live_server(app, world) -> Iterator[str]:  # noqa: F811 (world is the imported fixture)
-    port = free_port()
-    # The whole WSGI stack (CKAN 2.11 sets the request language in a middleware outside the Flask app).
-    server = make_server("127.0.0.1", port, app.app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-ckan", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with serve_wsgi(app.app) as url:
+        yield url
 
 
 @pytest.fixture
-def browser() -> Iterator["object"]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="mes-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--window-size=1400,1000",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(argument)
-    service = Service(executable_path=str(CHROMEDRIVER)) if CHROMEDRIVER.exists() else Service()
-    driver = webdriver.Chrome(options=options, service=service)
-    driver.set_page_load_timeout(60)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+def browser(chromium: Any) -> Any:
+    return chromium
 
 
 def test_choosing_the_overdue_filter_leaves_only_overdue_rows(live_server, browser):

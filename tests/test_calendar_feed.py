@@ -105,10 +105,36 @@ class TestBuildCalendar:
             for prop in ("uid", "dtstamp", "dtstart", "summary", "url", "description"):
                 assert prop in event, prop
 
-    def test_uids_are_the_dataset_and_the_due_date_and_stable(self, app, data):
+    def test_uids_are_the_dataset_and_the_period_and_stable(self, app, data):
+        # The period, not its due date: a moved due date keeps the event (issue 14).
         first = {str(e["uid"]) for e in _events(_parse(_build(app, _rows(["annual-report"]))))}
         again = {str(e["uid"]) for e in _events(_parse(_build(app, _rows(["annual-report"]))))}
-        assert first == again == {f"{data['annual']['id']}-2026-12-31@test.ckan.net"}
+        assert first == again == {f"{data['annual']['id']}-2026@test.ckan.net"}
+        quarterly = {str(e["uid"]).split("-", 5)[-1] for e in
+                     _events(_parse(_build(app, _rows(["quarterly-stats"]))))}
+        assert quarterly == {"2026-Q4@test.ckan.net", "2027-Q1@test.ckan.net", "2027-Q2@test.ckan.net",
+                             "2027-Q3@test.ckan.net"}
+
+    def test_the_same_data_give_the_same_bytes(self, app, data):
+        # DTSTAMP is the event's LAST-MODIFIED, not the time of the request: the ETag of a feed stays put.
+        assert _build(app, _rows()) == _build(app, _rows())
+
+    def test_sequence_last_modified_and_refresh_interval(self, app, data):
+        body = _build(app, _rows(["annual-report"]))
+        assert b"REFRESH-INTERVAL;VALUE=DURATION:PT12H\r\n" in body
+        assert b"X-PUBLISHED-TTL:PT12H\r\n" in body
+        (event,) = _events(_parse(body))
+        assert event.decoded("sequence") == 0
+        modified = model.Package.get("annual-report").metadata_modified
+        assert event.decoded("last-modified") == modified.replace(microsecond=0, tzinfo=dt.timezone.utc)
+        assert event.decoded("dtstamp") == event.decoded("last-modified")
+
+    @pytest.mark.parametrize("lang, categories", [
+        ("en", ["Order 120", "Annual"]), ("ru", ["Приказ №120", "Ежегодно"]), ("kk", ["№120 бұйрық", "Жыл сайын"]),
+    ])
+    def test_categories_in_the_feeds_language(self, app, data, lang, categories):
+        (event,) = _events(_parse(_build(app, _rows(["annual-report"]), lang=lang)))
+        assert [str(c) for c in event["categories"].cats] == categories
 
     def test_summary_and_description_name_the_dataset_link_and_rule(self, app, data):
         (event,) = _events(_parse(_build(app, _rows(["annual-report"]))))

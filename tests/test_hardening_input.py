@@ -24,12 +24,13 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import ckan.model as model
 import ckan.plugins.toolkit as tk
-from ckan.lib.navl.dictization_functions import DataError
 import ckan.tests.factories as factories
+from ckan.lib.navl.dictization_functions import DataError
 
 from ckanext.mes_schedule import schedule, vocab
 from ckanext.mes_schedule.logic import validators_api
-from ckanext.mes_schedule.model import Event, Publication
+from ckanext.mes_schedule.logic.validators import ACT_FIELDS
+from tests.fixtures import events_in_force, legal, publish, staffed_organization
 
 FREQ = "http://publications.europa.eu/resource/authority/frequency/"
 
@@ -44,39 +45,21 @@ ACTION_PARAMS: dict[str, tuple[str, ...]] = {
     "mes_schedule_compliance_list": (
         "status", "sort", "limit", "offset", "as_of", "organization", "frequency", "q", "lang",
     ),
-    "mes_schedule_compliance_show": ("id", "as_of", "lang"),
-    "mes_schedule_publication_list": ("id", "limit", "offset"),
-    "mes_schedule_event_create": ("package_id", "event_date", "note"),
-    "mes_schedule_event_list": ("package_id",),
+    "mes_schedule_compliance_show": ("id", "package_id", "as_of", "lang"),
+    "mes_schedule_publication_list": ("id", "package_id", "limit", "offset"),
+    "mes_schedule_event_create": ("id", "package_id", "event_date", "note"),
+    "mes_schedule_event_list": ("id", "package_id"),
     "mes_schedule_event_delete": ("id",),
 }
 
 #: The dataset schema's fields this extension adds (schemas/dataset.yaml).
 LEGAL_FIELDS = (
-    "mes_schedule_item",
-    "mes_schedule_act_number",
-    "mes_schedule_act_date",
-    "mes_schedule_act_registration",
-    "mes_schedule_frequency",
-    "mes_schedule_rule",
-    "mes_schedule_deadline_kk",
+    *ACT_FIELDS,
     "title_ru",
     "title_en",
     "notes_ru",
     "notes_en",
 )
-
-
-def _legal(item: int, rule: str = "annual quarter=4", frequency: str = "ANNUAL") -> dict[str, Any]:
-    return {
-        "mes_schedule_item": item,
-        "mes_schedule_act_number": "120",
-        "mes_schedule_act_date": "2016-01-29",
-        "mes_schedule_act_registration": "13381",
-        "mes_schedule_frequency": FREQ + frequency,
-        "mes_schedule_rule": rule,
-        "mes_schedule_deadline_kk": "жылына 1 рет IV тоқсан",
-    }
 
 
 # ------------------------------------------------------------------------------------------- the portal
@@ -87,26 +70,18 @@ def portal(with_plugins, clean_db, clean_index) -> dict[str, Any]:
     """Two organisations, a user of each role that matters, scheduled datasets (one private, one event-driven,
     with an event and a publication), and a dataset outside the order."""
     sysadmin = factories.SysadminWithToken()
-    admin = factories.UserWithToken()
-    member = factories.UserWithToken()
-    other_admin = factories.UserWithToken()
-    org = factories.Organization(
-        name="mes-rk",
-        users=[{"name": admin["name"], "capacity": "admin"}, {"name": member["name"], "capacity": "member"}],
-    )
-    other_org = factories.Organization(name="akimat", users=[{"name": other_admin["name"], "capacity": "admin"}])
-    annual = factories.Dataset(owner_org=org["id"], name="annual", title="Жылдық", **_legal(5))
-    private = factories.Dataset(owner_org=org["id"], name="secret", private=True, **_legal(6))
+    org, staff = staffed_organization("admin", "member", name="mes-rk")
+    admin, member = staff["admin"], staff["member"]
+    other_org, others = staffed_organization("admin", name="akimat")
+    other_admin = others["admin"]
+    annual = factories.Dataset(owner_org=org["id"], name="annual", title="Жылдық", **legal(5))
+    private = factories.Dataset(owner_org=org["id"], name="secret", private=True, **legal(6))
     event = factories.Dataset(
-        owner_org=org["id"], name="register", **_legal(7, "event working-days=10 max-per-year=2", "IRREG")
+        owner_org=org["id"], name="register", **legal(7, "event working-days=10 max-per-year=2", "IRREG")
     )
-    factories.Dataset(owner_org=other_org["id"], name="elsewhere", **_legal(8, "quarterly day=10", "QUARTERLY"))
+    factories.Dataset(owner_org=other_org["id"], name="elsewhere", **legal(8, "quarterly day=10", "QUARTERLY"))
     factories.Dataset(owner_org=org["id"], name="unscheduled")
-    model.Session.add(
-        Publication(package_id=annual["id"], resource_id="r-annual", kind="created",
-                    published_at=dt.datetime(2025, 11, 2, 6, 0))
-    )
-    model.Session.commit()
+    publish(annual, dt.datetime(2025, 11, 2, 6, 0), resource_id="r-annual")
     recorded = tk.get_action("mes_schedule_event_create")(
         {"user": sysadmin["name"]}, {"package_id": "register", "event_date": "2025-12-05", "note": "бекітілді"}
     )
@@ -122,7 +97,7 @@ def portal(with_plugins, clean_db, clean_index) -> dict[str, Any]:
 
 def _events() -> int:
     model.Session.expire_all()
-    return model.Session.query(Event).count()
+    return len(events_in_force())
 
 
 def _packages() -> int:
@@ -449,7 +424,7 @@ def test_legal_fields_through_package_create(portal):
 
     @HYPOTHESIS
     @given(
-        base=st.sampled_from([{}, _legal(20)]),
+        base=st.sampled_from([{}, legal(20)]),
         fields=st.fixed_dictionaries({}, optional=values),
     )
     def check(base: dict[str, Any], fields: dict[str, Any]) -> None:
@@ -562,7 +537,7 @@ def test_regressions_of_the_schema(portal):
         with pytest.raises(tk.ValidationError) as error:
             tk.get_action("package_create")(
                 {"user": portal["users"]["sysadmin"]},
-                {"name": f"nul-{uuid.uuid4().hex[:8]}", "owner_org": portal["org"]["id"], **_legal(30),
+                {"name": f"nul-{uuid.uuid4().hex[:8]}", "owner_org": portal["org"]["id"], **legal(30),
                  field: "a\x00b"},
             )
         assert set(error.value.error_dict) == {field}
@@ -572,7 +547,7 @@ def test_regressions_of_the_schema(portal):
         with pytest.raises(tk.ValidationError) as error:
             tk.get_action("package_create")(
                 {"user": portal["users"]["sysadmin"]},
-                {"name": f"freq-{uuid.uuid4().hex[:8]}", "owner_org": portal["org"]["id"], **_legal(31),
+                {"name": f"freq-{uuid.uuid4().hex[:8]}", "owner_org": portal["org"]["id"], **legal(31),
                  "mes_schedule_frequency": value},
             )
         assert set(error.value.error_dict) == {"mes_schedule_frequency"}, error.value.error_dict

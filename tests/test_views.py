@@ -264,8 +264,12 @@ class TestDownloads:
         assert "charset=utf-8" in response.headers["Content-Type"]
         assert response.headers["Content-Disposition"] == 'attachment; filename="compliance-2026-02-15.csv"'
         parsed = _csv(response.bytes)
-        assert parsed[0] == headers
-        assert parsed[1:] == [[exports.neutralise(c) for c in r["cells"]] for r in rows]
+        # The table's columns first, then the dataset's name, address and organisation (issue 14).
+        assert parsed[0][: len(headers)] == headers and len(parsed[0]) == len(headers) + 3
+        assert [row[: len(headers)] for row in parsed[1:]] == [
+            [exports.neutralise(c) for c in r["cells"]] for r in rows
+        ]
+        assert [row[len(headers)] for row in parsed[1:]] == [r["name"] for r in rows]
 
     def test_csv_neutralises_formulas(self, app, world):
         parsed = _csv(app.get("/compliance.csv", query_string={"as_of": AS_OF}).bytes)
@@ -290,6 +294,8 @@ class TestDownloads:
             context={"user": world.user_name("member"), "ignore_auth": False},
             as_of=AS_OF, status="on_time", sort="title", lang="en", limit=50, offset=0,
         )
+        for row in expected["results"]:  # the download adds each dataset's address (issue 14)
+            row["url"] = f"http://test.ckan.net/dataset/{row['name']}"
         assert response.json == json.loads(json.dumps(expected))
         page = app.get("/compliance", query_string=params, headers=world.headers("member"))
         page_names = [r["name"] for r in _table(page.body)[1]]

@@ -23,6 +23,8 @@ __all__ = [
     "calendar_months",
     "max_maintainer_emails",
     "max_recipients_per_dataset",
+    "dcat_contact_email",
+    "dcat_theme",
 ]
 
 
@@ -135,3 +137,19 @@ def max_recipients_per_dataset() -> int:
     """How many people a reminder run tells about one dataset, at most."""
     key = "ckanext.mes_schedule.max_recipients_per_dataset"
     return _whole_number(key, option(key), 1)
+
+
+# ------------------------------------------------------------------------------ DCAT (ckanext-dcat profile)
+DATA_THEME_BASE = "http://publications.europa.eu/resource/authority/data-theme/"
+
+
+def dcat_contact_email() -> str:
+    """The address in the contact point of the ministry's datasets (none: the contact point names the ministry
+    and its page on the portal only)."""
+    return str(tk.config.get("ckanext.mes_schedule.contact_email") or "").strip().removeprefix("mailto:")
+
+
+def dcat_theme() -> str:
+    """The EU data theme of the ministry's datasets as an IRI; a bare code ("EDUC") means the EU table's."""
+    value = str(tk.config.get("ckanext.mes_schedule.theme") or "").strip()
+    return value if not value or "://" in value else DATA_THEME_BASE + value.upper()

@@ -2,52 +2,21 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 import pytest
 
-import ckan.model as model
 import ckan.plugins.toolkit as tk
 import ckan.tests.factories as factories
 import ckan.tests.helpers as helpers
 
 from ckanext.mes_schedule import compliance, schedule, vocab
-from ckanext.mes_schedule.model import Event, Publication
+from tests.fixtures import events_in_force, legal, publish
 
 AS_OF = "2027-02-15"
 
 
-def _legal(item: int, rule: str = "annual quarter=4", frequency: str = "ANNUAL") -> dict:
-    return {
-        "mes_schedule_item": item,
-        "mes_schedule_act_number": "120",
-        "mes_schedule_act_date": "2016-01-29",
-        "mes_schedule_act_registration": "13381",
-        "mes_schedule_frequency": vocab.frequency_uri(frequency),
-        "mes_schedule_rule": rule,
-        "mes_schedule_deadline_kk": "жылына 1 рет IV тоқсан",
-    }
-
-
 def _scheduled(org: dict, item: int, rule: str = "annual quarter=4", frequency: str = "ANNUAL", **fields) -> dict:
-    return factories.Dataset(owner_org=org["id"], **_legal(item, rule, frequency), **fields)
-
-
-def _published(dataset: dict, *moments: dt.datetime | str) -> None:
-    """Publication rows at chosen moments (naive UTC; a date string means noon UTC, i.e. that local date)."""
-    for moment in moments:
-        if isinstance(moment, str):
-            moment = dt.datetime.fromisoformat(moment + "T12:00:00")
-        model.Session.add(
-            Publication(
-                package_id=dataset["id"],
-                resource_id=str(uuid.uuid4()),
-                kind="created",
-                url="http://example.com/data.csv",
-                published_at=moment,
-            )
-        )
-    model.repo.commit()
+    return factories.Dataset(owner_org=org["id"], **legal(item, rule, frequency), **fields)
 
 
 def _list(**params) -> dict:
@@ -74,9 +43,9 @@ def portal():
         ministry, 10, rule="quarterly day=10", frequency="QUARTERLY", title="Оқушылар", title_en="Pupils"
     )
     outside = factories.Dataset(owner_org=ministry["id"], title="Not in the order")
-    _published(on_time, "2026-11-02")
-    _published(late, "2027-01-05")
-    _published(quarterly, "2027-04-12")
+    publish(on_time, "2026-11-02")
+    publish(late, "2027-01-05")
+    publish(quarterly, "2027-04-12")
     return {
         "ministry": ministry,
         "other": other,
@@ -134,7 +103,7 @@ class TestComplianceList:
     def test_due_soon(self):
         org = factories.Organization()
         dataset = _scheduled(org, 5)
-        _published(dataset, "2025-10-10")
+        publish(dataset, "2025-10-10")
         (row,) = _list(as_of="2026-12-05")["results"]
         assert row["status"] == "due_soon"
         assert row["next_due"] == "2026-12-31"
@@ -175,7 +144,9 @@ class TestComplianceList:
         assert [row["name"] for row in result["results"]] == [portal["quarterly"]["name"]]
         assert result["summary"]["total"] == 1
 
-    @pytest.mark.parametrize("q, expected", [("детские", "on_time"), ("SCHOOLS", "late"), ("әдіс", "never"), ("METHODS", "never")])
+    @pytest.mark.parametrize(
+        "q, expected", [("детские", "on_time"), ("SCHOOLS", "late"), ("әдіс", "never"), ("METHODS", "never")]
+    )
     def test_q_searches_the_three_titles_and_the_name(self, portal, q, expected):
         result = _list(q=q)
         assert [row["name"] for row in result["results"]] == [portal[expected]["name"]]
@@ -279,7 +250,7 @@ class TestComplianceList:
 @pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index")
 class TestComplianceShow:
     def test_show_has_the_row_periods_and_history(self, portal):
-        _published(portal["late"], dt.datetime(2025, 12, 31, 18, 30))  # 23:30 in Almaty: on time for 2025
+        publish(portal["late"], dt.datetime(2025, 12, 31, 18, 30))  # 23:30 in Almaty: on time for 2025
         shown = helpers.call_action(
             "mes_schedule_compliance_show", id=portal["late"]["name"], as_of=AS_OF, lang="en"
         )
@@ -312,7 +283,8 @@ class TestComplianceShow:
         assert "schedule" in str(error.value)
 
     @pytest.mark.parametrize(
-        "params, field", [({"id": None}, "id"), ({"id": ""}, "id"), ({"as_of": "soon"}, "as_of"), ({"lang": "fr"}, "lang")]
+        "params, field",
+        [({"id": None}, "id"), ({"id": ""}, "id"), ({"as_of": "soon"}, "as_of"), ({"lang": "fr"}, "lang")],
     )
     def test_bad_parameters(self, portal, params, field):
         data = {"id": portal["late"]["id"], **params}
@@ -326,7 +298,7 @@ class TestComplianceShow:
 class TestPublicationList:
     def test_newest_first_with_utc_and_local_dates(self):
         dataset = _scheduled(factories.Organization(), 5)
-        _published(dataset, dt.datetime(2026, 12, 31, 18, 30), dt.datetime(2026, 12, 31, 19, 30), "2026-01-10")
+        publish(dataset, dt.datetime(2026, 12, 31, 18, 30), dt.datetime(2026, 12, 31, 19, 30), "2026-01-10")
         result = helpers.call_action("mes_schedule_publication_list", id=dataset["name"])
         assert [p["published_at"] for p in result] == [
             "2026-12-31T19:30:00Z",
@@ -335,7 +307,10 @@ class TestPublicationList:
         ]
         # Almaty is UTC+5: 19:30 UTC is already the next local day.
         assert [p["published_on"] for p in result] == ["2027-01-01", "2026-12-31", "2026-01-10"]
-        assert set(result[0]) == {"id", "resource_id", "kind", "url", "published_at", "published_on"}
+        assert set(result[0]) == {
+            "id", "item", "package_id", "resource_id", "kind", "level", "url", "sha256", "size", "published_at",
+            "published_on", "row_hash",
+        }
         page = helpers.call_action("mes_schedule_publication_list", id=dataset["id"], limit=1, offset=1)
         assert [p["published_at"] for p in page] == ["2026-12-31T18:30:00Z"]
 
@@ -345,7 +320,9 @@ class TestPublicationList:
         (row,) = helpers.call_action("mes_schedule_publication_list", id=dataset["id"])
         assert (row["resource_id"], row["kind"], row["url"]) == (resource["id"], "created", "http://example.com/r.csv")
 
-    @pytest.mark.parametrize("params, field", [({"limit": 5000}, "limit"), ({"limit": "x"}, "limit"), ({"offset": -3}, "offset")])
+    @pytest.mark.parametrize(
+        "params, field", [({"limit": 5000}, "limit"), ({"limit": "x"}, "limit"), ({"offset": -3}, "offset")]
+    )
     def test_bad_parameters(self, params, field):
         dataset = _scheduled(factories.Organization(), 5)
         with pytest.raises(tk.ValidationError) as error:
@@ -384,7 +361,7 @@ class TestEvents:
         helpers.call_action("mes_schedule_event_delete", context=_sysadmin(), id=first["id"])
         listed = helpers.call_action("mes_schedule_event_list", package_id=event_dataset["name"])
         assert [e["id"] for e in listed] == [second["id"]]
-        assert model.Session.query(Event).count() == 1
+        assert len(events_in_force()) == 1
 
     def test_events_change_the_compliance(self, event_dataset):
         def status(as_of: str) -> str:

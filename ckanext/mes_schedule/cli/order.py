@@ -8,6 +8,8 @@ import sys
 
 import click
 
+import ckan.plugins.toolkit as tk
+
 from ckanext.mes_schedule import localization, schedule, settings
 from ckanext.mes_schedule.cli.options import parse_iso_date
 
@@ -19,7 +21,13 @@ __all__ = ["deadlines", "seed"]
     "--as-of", callback=parse_iso_date, help="The date to compute for (YYYY-MM-DD); default: today in Almaty."
 )
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
-@click.option("--lang", type=click.Choice(["en", "ru", "kk"]), default="en", show_default=True)
+@click.option(
+    "--lang",
+    type=click.Choice(["kk", "ru", "en"]),
+    default=lambda: localization.reduce_lang(tk.config.get("ckan.locale_default")),
+    show_default="the portal's default language (ckan.locale_default)",
+    help="The language of titles and rules in words.",
+)
 def deadlines(as_of: dt.date | None, fmt: str, lang: str) -> None:
     """Every item of the order with its rule in words and its previous and next due dates."""
     as_of = as_of or localization.today()

@@ -10,4 +10,6 @@ ACTIONS: tuple[str, ...] = (
     "mes_schedule_event_create",
     "mes_schedule_event_list",
     "mes_schedule_event_delete",
+    "mes_schedule_feed_token_create",
+    "mes_schedule_feed_token_revoke",
 )

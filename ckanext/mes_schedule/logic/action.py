@@ -4,33 +4,46 @@ triggering events of event-driven items.
 Statuses always come from `compliance.assess_datasets` (the engine), read in a few queries for any number of
 datasets. Actions that take an id validate that id before checking access (a missing id is a ValidationError
 naming the field, an unknown one ObjectNotFound, rather than a 403), and their other input after it.
+
+Conventions of CKAN core: a dataset is given as ``id`` (``package_id``, which the event actions took first, is
+its alias); ``sort`` reads ``field desc`` as ``package_search`` does; a parameter an action does not know is a
+ValidationError naming it, as ``package_search`` refuses its unknown parameters.
 """
 from __future__ import annotations
 
 import datetime as dt
 import unicodedata
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional, cast
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 import ckan.model as model
 import ckan.plugins.toolkit as tk
 from ckan.lib.navl.dictization_functions import DataError
 from ckan.types import Context, DataDict
 
-from ckanext.mes_schedule import compliance, schedule, settings, vocab
-from ckanext.mes_schedule.logic import schema
-from ckanext.mes_schedule.model import Event, Publication
+from ckanext.mes_schedule import (
+    amendments,
+    compliance,
+    history,
+    localization,
+    schedule,
+    settings,
+    vocab,
+)
+from ckanext.mes_schedule.logic import ACTIONS, schema
+from ckanext.mes_schedule.model import (
+    RETRACTION,
+    Event,
+    FeedToken,
+    Publication,
+    Reminder,
+    extras_in_column,
+    package_items,
+    user_id,
+)
 
-__all__ = [
-    "mes_schedule_compliance_list",
-    "mes_schedule_compliance_show",
-    "mes_schedule_publication_list",
-    "mes_schedule_event_create",
-    "mes_schedule_event_list",
-    "mes_schedule_event_delete",
-]
+__all__ = [*ACTIONS, "dataset_purge"]
 
 _ = tk._
 
@@ -41,7 +54,33 @@ SHOW_PUBLICATIONS = 50
 # ------------------------------------------------------------------------------------------------- helpers
 
 
+def _ignored_keys() -> set[str]:
+    """Keys a client adds to any call that are no parameter of an action: jQuery's cache-busting ``_`` on a GET,
+    and the CSRF token of a form posted by a logged-in browser (core's package_* actions ignore both)."""
+    return {"_", tk.config.get("WTF_CSRF_FIELD_NAME") or "_csrf_token"}
+
+
+def _unknown_parameters(data: dict[str, Any], known: Iterable[str]) -> dict[str, list[str]]:
+    """Errors naming the parameters the action's schema does not know (navl leaves them in ``__extras``, or in
+    ``__junk`` when they hold lists of mappings), as ``package_search`` refuses its unknown parameters: a
+    misspelt filter must not silently return everything. A known parameter holding mappings is junk too."""
+    names = {str(key) for key in data.pop("__extras", None) or {}}
+    names |= {str(key[0] if isinstance(key, tuple) else key) for key in data.pop("__junk", None) or {}}
+    # navl hands a list of mappings under a known key back untouched, past the key's validators.
+    names |= {key for key in known if isinstance(data.get(key), list) and any(isinstance(v, dict) for v in data[key])}
+    return {
+        name[:100]: [_("Must be text, or a list of texts") if name in known else _("Unknown parameter")]
+        for name in sorted(names - _ignored_keys())
+    }
+
+
 def _navl(data_dict: DataDict, action_schema: dict[str, Any], context: Context) -> tuple[Any, Any]:
+    data, errors = _navl_flat(data_dict, action_schema, context)
+    unknown = _unknown_parameters(data, action_schema)
+    return data, {**unknown, **errors} if unknown else errors
+
+
+def _navl_flat(data_dict: DataDict, action_schema: dict[str, Any], context: Context) -> tuple[Any, Any]:
     try:
         return tk.navl_validate(data_dict, action_schema, context)
     except DataError:
@@ -51,7 +90,7 @@ def _navl(data_dict: DataDict, action_schema: dict[str, Any], context: Context) 
         for key, value in data_dict.items():
             if isinstance(value, (list, tuple)) and not all(isinstance(v, dict) for v in value):
                 if not all(isinstance(v, str) for v in value):
-                    raise tk.ValidationError({key: [_("Must be text, or a list of texts")]})
+                    raise tk.ValidationError({key: [_("Must be text, or a list of texts")]}) from None
                 value = ",".join(value)
             cleaned[key] = value
         return tk.navl_validate(cleaned, action_schema, context)
@@ -64,30 +103,30 @@ def _validate(data_dict: DataDict, action_schema: dict[str, Any], context: Conte
     return data
 
 
+#: The keys naming the dataset of an action (``package_id`` is the alias of ``id``; schema._dataset_id).
+DATASET_KEYS = ("id", "package_id")
+
+
 def _validate_id_first(
-    data_dict: DataDict, action_schema: dict[str, Any], context: Context, key: str
+    data_dict: DataDict, action_schema: dict[str, Any], context: Context, keys: str | tuple[str, ...] = "id"
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Validate; a bad `key` (the id the access check needs) is raised at once, the other errors are returned
-    to be raised after the access check (who may not act at all learns nothing about their input)."""
+    """Validate; a bad id among `keys` (the id the access check needs) is raised at once, the other errors are
+    returned to be raised after the access check (who may not act at all learns nothing about their input)."""
     data, errors = _navl(data_dict, action_schema, context)
-    if key in errors:
-        raise tk.ValidationError({key: errors[key]})
+    bad = {key: errors[key] for key in ((keys,) if isinstance(keys, str) else keys) if key in errors}
+    if bad:
+        raise tk.ValidationError(bad)
     return data, errors
+
+
+def _given_key(data_dict: DataDict) -> str:
+    """The key the caller named the dataset with, for errors about that dataset."""
+    return "package_id" if "id" not in data_dict and "package_id" in data_dict else "id"
 
 
 def _raise(errors: dict[str, Any]) -> None:
     if errors:
         raise tk.ValidationError(errors)
-
-
-def _request_lang() -> str:
-    """The UI language reduced to kk, ru or en (others read English, as on the pages)."""
-    try:
-        lang = tk.h.lang() or ""
-    except (RuntimeError, AttributeError, KeyError):  # no request: the CLI, jobs, tests
-        lang = ""
-    lang = (lang or tk.config.get("ckan.locale_default") or "en").split("_")[0].split("-")[0]
-    return lang if lang in vocab.LANGS else "en"
 
 
 def _iso(day: Optional[dt.date]) -> Optional[str]:
@@ -107,16 +146,6 @@ def _commit(context: Context) -> None:
         model.repo.commit()
 
 
-def _user_id(context: Context) -> Optional[str]:
-    user = context.get("auth_user_obj") or (model.User.get(context["user"]) if context.get("user") else None)
-    return getattr(user, "id", None)
-
-
-def _group_extras_column() -> bool:
-    # CKAN 2.12 keeps group extras in a JSONB column of the group table; 2.11 in the group_extra table.
-    return "extras" in model.group_table.c
-
-
 def _organizations(ids: Iterable[Optional[str]], lang: str) -> dict[str, tuple[str, str]]:
     """id -> (name, title in `lang`), for the organisations given, in one or two queries."""
     wanted = sorted({i for i in ids if i})
@@ -124,7 +153,7 @@ def _organizations(ids: Iterable[Optional[str]], lang: str) -> dict[str, tuple[s
         return {}
     g = model.group_table
     title_key = f"title_{lang}" if lang in ("ru", "en") else None
-    if _group_extras_column():
+    if extras_in_column(model.group_table):
         rows = model.Session.execute(sa.select(g.c.id, g.c.name, g.c.title, g.c.extras).where(g.c.id.in_(wanted)))
         found = {r.id: (r.name, r.title, (r.extras or {}).get(title_key) if title_key else None) for r in rows}
     else:
@@ -263,8 +292,9 @@ def mes_schedule_compliance_list(context: Context, data_dict: DataDict) -> dict[
         (optional)
     :type q: string
     :param sort: ``item`` (default), ``title``, ``status`` (most severe first), ``next_due``, ``previous_due``,
-        ``last_published`` or ``on_time_rate``; a leading ``-`` sorts descending. Rows without a value come
-        last either way.
+        ``last_published`` or ``on_time_rate``, optionally followed by ``asc`` or ``desc`` as in
+        ``package_search`` (``next_due desc``); a leading ``-`` sorts descending too (``-next_due``). One key;
+        rows without a value come last either way.
     :type sort: string
     :param limit: rows to return (default: ``ckanext.mes_schedule.page_size``; at most 1000; 0 returns the
         count and summary only)
@@ -286,8 +316,8 @@ def mes_schedule_compliance_list(context: Context, data_dict: DataDict) -> dict[
     """
     tk.check_access("mes_schedule_compliance_list", context, data_dict)
     data = _validate(data_dict, schema.mes_schedule_compliance_list(), context)
-    as_of: dt.date = data.get("as_of") or compliance.today()
-    lang: str = data.get("lang") or _request_lang()
+    as_of: dt.date = data.get("as_of") or localization.today()
+    lang: str = data.get("lang") or localization.ui_lang()
     organization_id = _organization_id(data["organization"]) if data.get("organization") else None
 
     # The whole portal's assessment is cached between requests (compliance.py); one organisation is a filter
@@ -335,7 +365,7 @@ def mes_schedule_compliance_show(context: Context, data_dict: DataDict) -> dict[
     Who may read the dataset (package_show) may read this. A dataset that is not in the schedule (no item
     number of the order) is not found.
 
-    :param id: the dataset's id or name
+    :param id: the dataset's id or name (``package_id`` is accepted as its alias)
     :type id: string
     :param as_of: the date to assess on (YYYY-MM-DD; default: today in Asia/Almaty)
     :type as_of: string
@@ -348,12 +378,12 @@ def mes_schedule_compliance_show(context: Context, data_dict: DataDict) -> dict[
         first)
     :rtype: dictionary
     """
-    data, errors = _validate_id_first(data_dict, schema.mes_schedule_compliance_show(), context, "id")
+    data, errors = _validate_id_first(data_dict, schema.mes_schedule_compliance_show(), context, DATASET_KEYS)
     pkg = _package(data["id"])
     tk.check_access("mes_schedule_compliance_show", context, {"id": pkg.id})
     _raise(errors)
-    as_of: dt.date = data.get("as_of") or compliance.today()
-    lang: str = data.get("lang") or _request_lang()
+    as_of: dt.date = data.get("as_of") or localization.today()
+    lang: str = data.get("lang") or localization.ui_lang()
     rows = compliance.assess_datasets(as_of=as_of, package_ids=[pkg.id])
     if not rows or rows[0].dataset.item is None:
         raise tk.ObjectNotFound(
@@ -367,28 +397,62 @@ def mes_schedule_compliance_show(context: Context, data_dict: DataDict) -> dict[
     result["periods"] = [_period(o) for o in reversed(row.assessment.periods)]
     result["current_period"] = row.assessment.current.label if row.assessment.current else None
     result["events"] = _events(pkg.id)
-    result["publications"] = _publications(pkg.id, SHOW_PUBLICATIONS, 0)
+    result["publications"] = _publications(row.dataset.item, SHOW_PUBLICATIONS, 0)
+    result["rule_versions"] = _rule_versions(row.dataset.item, lang)
     return result
+
+
+def _rule_versions(item: Optional[int], lang: str) -> list[dict[str, Any]]:
+    """The item's stored rule versions, oldest first (amendments apply forward)."""
+    out = []
+    for version in amendments.stored_versions([item]).get(item, []) if item is not None else []:
+        try:
+            words = schedule.describe(schedule.parse_rule(str(version.rule)), lang)
+        except ValueError:
+            words = ""
+        out.append(
+            {
+                "effective_from": version.effective_from.isoformat(),
+                "rule": version.rule,
+                "rule_in_words": words,
+                "deadline_kk": version.deadline_kk or "",
+                "source": version.source,
+            }
+        )
+    return out
 
 
 # ------------------------------------------------------------------------------------------- publications
 
 
+def _item(pkg: model.Package) -> Optional[int]:
+    """The item the dataset holds now (its record), or None: a dataset that holds no item has no record."""
+    return package_items([pkg.id], states=None).get(pkg.id)
+
+
 def _publication(p: Publication) -> dict[str, Any]:
     return {
         "id": p.id,
+        "item": p.item,
+        "package_id": p.package_id,
         "resource_id": p.resource_id,
         "kind": p.kind,
+        "level": p.level,
         "url": p.url,
+        "sha256": p.sha256,
+        "size": p.size,
         "published_at": p.published_at.isoformat() + "Z",
-        "published_on": schedule.local_date(p.published_at).isoformat(),
+        "published_on": schedule.local_date(cast(dt.datetime, p.published_at)).isoformat(),
+        "row_hash": p.row_hash,
     }
 
 
-def _publications(package_id: str, limit: int, offset: int) -> list[dict[str, Any]]:
+def _publications(item: Optional[int], limit: int, offset: int) -> list[dict[str, Any]]:
+    if item is None:
+        return []
     query = (
         sa.select(Publication)
-        .where(Publication.package_id == package_id)
+        .where(Publication.item == item, *compliance._effective(Publication))
         .order_by(Publication.published_at.desc(), Publication.id)
         .limit(limit)
         .offset(offset)
@@ -398,26 +462,28 @@ def _publications(package_id: str, limit: int, offset: int) -> list[dict[str, An
 
 @tk.side_effect_free
 def mes_schedule_publication_list(context: Context, data_dict: DataDict) -> list[dict[str, Any]]:
-    """The publication history of a dataset, newest first: every resource created, file uploaded and URL
-    changed (and the ``backfill`` rows of the history filled from existing resources). Rows stay after their
-    resource is deleted.
+    """The publication history of the item of the order a dataset holds, newest first: every resource created
+    with a new URL, file with new content uploaded and URL changed to one not published before (and the
+    ``backfill`` rows filled from the activity stream). The record belongs to the item: rows stay after their
+    resource or dataset is deleted, and the item's next dataset shows them. Retracted rows are left out.
 
-    :param id: the dataset's id or name
+    :param id: the dataset's id or name (``package_id`` is accepted as its alias)
     :type id: string
     :param limit: how many (default 100, at most 1000)
     :type limit: int
     :param offset: how many to skip (default 0)
     :type offset: int
 
-    :returns: ``[{"id", "resource_id", "kind", "url", "published_at" (UTC, ISO with Z), "published_on" (the
-        Asia/Almaty date)}]``
+    :returns: ``[{"id", "item", "package_id", "resource_id", "kind", "level" (``file``, ``link``, ``datastore``
+        or ``declared``), "url", "sha256" and "size" (of a stored file), "published_at" (UTC, ISO with Z),
+        "published_on" (the Asia/Almaty date), "row_hash" (its link in the item's hash chain)}]``
     :rtype: list of dictionaries
     """
-    data, errors = _validate_id_first(data_dict, schema.mes_schedule_publication_list(), context, "id")
+    data, errors = _validate_id_first(data_dict, schema.mes_schedule_publication_list(), context, DATASET_KEYS)
     pkg = _package(data["id"])
     tk.check_access("mes_schedule_publication_list", context, {"id": pkg.id})
     _raise(errors)
-    return _publications(pkg.id, data["limit"], data["offset"])
+    return _publications(_item(pkg), data["limit"], data["offset"])
 
 
 # ------------------------------------------------------------------------------------------------- events
@@ -427,69 +493,50 @@ def _event(e: Event) -> dict[str, Any]:
     return {
         "id": e.id,
         "package_id": e.package_id,
+        "item": e.item,
         "event_date": e.event_date.isoformat(),
         "note": e.note or "",
         "created_by": e.created_by,
         "created_at": e.created_at.isoformat() + "Z" if e.created_at else None,
+        "source": e.source,
     }
 
 
+def _effective_events(item: Optional[int]) -> list[Event]:
+    if item is None:
+        return []
+    query = (
+        sa.select(Event)
+        .where(Event.item == item, *compliance._effective(Event))
+        .order_by(Event.event_date, Event.created_at)
+    )
+    return list(model.Session.scalars(query))
+
+
 def _events(package_id: str) -> list[dict[str, Any]]:
-    query = sa.select(Event).where(Event.package_id == package_id).order_by(Event.event_date, Event.created_at)
-    return [_event(e) for e in model.Session.scalars(query)]
+    return [_event(e) for e in _effective_events(package_items([package_id], states=None).get(package_id))]
 
 
-def _event_rule(pkg: model.Package) -> schedule.Rule:
+def _event_rule(pkg: model.Package, key: str) -> tuple[int, schedule.Rule]:
     datasets = compliance.scheduled_datasets(package_ids=[pkg.id])
     rule: Optional[schedule.Rule] = None
-    if datasets and datasets[0].rule_text:
+    if datasets and datasets[0].rule_text and datasets[0].item is not None:
         try:
             rule = schedule.parse_rule(datasets[0].rule_text)
         except ValueError:
             rule = None
     if rule is None or rule.kind != "event":
-        raise tk.ValidationError(
-            {
-                "package_id": [
-                    _("The deadline rule of {name} is not event-driven: events are recorded for event rules only").format(
-                        name=pkg.name
-                    )
-                ]
-            }
-        )
-    return rule
+        message = _("The deadline rule of {name} is not event-driven: events are recorded for event rules only")
+        raise tk.ValidationError({key: [message.format(name=pkg.name)]})
+    return datasets[0].item, rule  # type: ignore[return-value]
 
 
-def mes_schedule_event_create(context: Context, data_dict: DataDict) -> dict[str, Any]:
-    """Record a triggering event of an event-driven dataset (e.g. the approval of the register of public
-    services): its publication is then due within the rule's working days.
-
-    Only administrators of the dataset's organization (and sysadmins) may record events.
-
-    :param package_id: the dataset's id or name; its rule must be event-driven
-        (``event working-days=N ...``)
-    :type package_id: string
-    :param event_date: the date the event happened (YYYY-MM-DD): not in the future, not before the schedule's
-        start, not twice for one dataset, and no more than the rule's ``max-per-year`` in one calendar year
-    :type event_date: string
-    :param note: what happened, e.g. the act that approved the register (optional, at most 1000 characters)
-    :type note: string
-
-    :returns: the event: id, package_id, event_date, note, created_by (user id), created_at (UTC)
-    :rtype: dictionary
-    """
-    data, errors = _validate_id_first(data_dict, schema.mes_schedule_event_create(), context, "package_id")
-    pkg = _package(data["package_id"])
-    tk.check_access("mes_schedule_event_create", context, {"package_id": pkg.id})
-    _raise(errors)
-    rule = _event_rule(pkg)
-    day: dt.date = data["event_date"]
+def _check_event_date(day: dt.date, existing: list[dt.date], rule: schedule.Rule) -> None:
     start = settings.start_date()
     if day < start:
         raise tk.ValidationError(
             {"event_date": [_("The date is before the schedule starts ({start})").format(start=start.isoformat())]}
         )
-    existing = [d for (d,) in model.Session.execute(sa.select(Event.event_date).where(Event.package_id == pkg.id))]
     if day in existing:
         raise tk.ValidationError(
             {"event_date": [_("An event on {date} is already recorded for this dataset").format(date=day.isoformat())]}
@@ -504,16 +551,45 @@ def mes_schedule_event_create(context: Context, data_dict: DataDict) -> dict[str
                 ]
             }
         )
-    event = Event(package_id=pkg.id, event_date=day, note=data.get("note") or None, created_by=_user_id(context))
-    model.Session.add(event)
+
+
+def mes_schedule_event_create(context: Context, data_dict: DataDict) -> dict[str, Any]:
+    """Record a triggering event of an event-driven dataset (e.g. the approval of the register of public
+    services): its publication is then due within the rule's working days. The event belongs to the item of the
+    order the dataset holds.
+
+    Only administrators of the dataset's organization (and sysadmins) may record events.
+
+    :param id: the dataset's id or name; its rule must be event-driven (``event working-days=N ...``).
+        ``package_id`` is accepted as its alias (both given: they must name the same dataset)
+    :type id: string
+    :param event_date: the date the event happened (YYYY-MM-DD): not in the future, not before the schedule's
+        start, not twice for one item, and no more than the rule's ``max-per-year`` in one calendar year
+    :type event_date: string
+    :param note: what happened, e.g. the act that approved the register (optional, at most 1000 characters)
+    :type note: string
+
+    :returns: the event: id, package_id, item, event_date, note, created_by (user id), created_at (UTC)
+    :rtype: dictionary
+    """
+    data, errors = _validate_id_first(data_dict, schema.mes_schedule_event_create(), context, DATASET_KEYS)
+    pkg = _package(data["id"])
+    tk.check_access("mes_schedule_event_create", context, {"id": pkg.id})
+    _raise(errors)
+    item, rule = _event_rule(pkg, _given_key(data_dict))
+    day: dt.date = data["event_date"]
+    # Under the item's lock: a concurrent request recording the same date waits, then sees this one.
+    history.lock_item(item)
     try:
-        model.Session.flush()
-    except IntegrityError:
-        # Another request recorded the same date in the meantime.
-        model.Session.rollback()
-        raise tk.ValidationError(
-            {"event_date": [_("An event on {date} is already recorded for this dataset").format(date=day.isoformat())]}
-        )
+        _check_event_date(day, [cast(dt.date, e.event_date) for e in _effective_events(item)], rule)
+    except tk.ValidationError:
+        _end_transaction(context)
+        raise
+    event = Event(
+        package_id=pkg.id, item=item, event_date=day, note=data.get("note") or None, created_by=user_id(context)
+    )
+    model.Session.add(event)
+    model.Session.flush()
     result = _event(event)
     _commit(context)
     return result
@@ -521,32 +597,161 @@ def mes_schedule_event_create(context: Context, data_dict: DataDict) -> dict[str
 
 @tk.side_effect_free
 def mes_schedule_event_list(context: Context, data_dict: DataDict) -> list[dict[str, Any]]:
-    """The recorded triggering events of a dataset, oldest first.
+    """The recorded triggering events of the item a dataset holds, oldest first (retracted ones left out).
 
-    :param package_id: the dataset's id or name
-    :type package_id: string
+    :param id: the dataset's id or name (``package_id`` is accepted as its alias)
+    :type id: string
 
-    :returns: ``[{"id", "package_id", "event_date", "note", "created_by", "created_at"}]``
+    :returns: ``[{"id", "package_id", "item", "event_date", "note", "created_by", "created_at"}]``
     :rtype: list of dictionaries
     """
-    data = _validate(data_dict, schema.mes_schedule_event_list(), context)
-    pkg = _package(data["package_id"])
-    tk.check_access("mes_schedule_event_list", context, {"package_id": pkg.id})
+    data, errors = _validate_id_first(data_dict, schema.mes_schedule_event_list(), context, DATASET_KEYS)
+    pkg = _package(data["id"])
+    tk.check_access("mes_schedule_event_list", context, {"id": pkg.id})
+    _raise(errors)
     return _events(pkg.id)
 
 
 def mes_schedule_event_delete(context: Context, data_dict: DataDict) -> None:
-    """Delete a recorded event (e.g. one entered with a wrong date).
+    """Retract a recorded event (e.g. one entered with a wrong date). The record is append-only: the event stays,
+    superseded by a retraction row that names it, who retracted it and why; it no longer counts.
 
-    Only administrators of the dataset's organization (and sysadmins) may delete events.
+    Only administrators of the organization of the dataset holding the event's item (and sysadmins) may.
 
     :param id: the event's id
     :type id: string
+    :param reason: why it is retracted (optional, at most 1000 characters)
+    :type reason: string
     """
-    data = _validate(data_dict, schema.mes_schedule_event_delete(), context)
+    data, errors = _validate_id_first(data_dict, schema.mes_schedule_event_delete(), context, "id")
     event = model.Session.get(Event, data["id"])
-    if event is None:
+    if event is None or event.kind == RETRACTION:
         raise tk.ObjectNotFound(_("Event not found: {id}").format(id=data["id"][:100]))
     tk.check_access("mes_schedule_event_delete", context, {"id": event.id})
-    model.Session.delete(event)
+    _raise(errors)
+    history.lock_item(event.item)
+    if event.id not in {e.id for e in _effective_events(event.item)}:  # retracted meanwhile
+        _end_transaction(context)
+        raise tk.ObjectNotFound(_("Event not found: {id}").format(id=data["id"][:100]))
+    holder = _item_holder(event.item)
+    model.Session.add(
+        Event(
+            package_id=holder or event.package_id,
+            item=event.item,
+            kind=RETRACTION,
+            event_date=event.event_date,
+            supersedes=event.id,
+            reason=data.get("reason") or None,
+            created_by=user_id(context),
+        )
+    )
+    model.Session.flush()
     _commit(context)
+
+
+def _end_transaction(context: Context) -> None:
+    """Release the item's lock on a refusal (a caller that defers the commit ends its transaction itself)."""
+    if not context.get("defer_commit"):
+        model.Session.rollback()
+
+
+def _item_holder(item: Optional[int]) -> Optional[str]:
+    """The active dataset that holds this item now, if any."""
+    if item is None:
+        return None
+    return next((pid for pid, held in package_items(None).items() if held == item), None)
+
+
+# -------------------------------------------------------------------------------------------------- purge
+
+
+@tk.chained_action
+def dataset_purge(original_action: Callable[..., Any], context: Context, data_dict: DataDict) -> Any:
+    """CKAN's dataset_purge, then the dataset's reminder rows go too (they are operational, not the record).
+
+    Publication and event rows are kept: they belong to the item of the order (`item`), and the item's next
+    dataset shows them; a dataset later created with the purged id holds no item through it and sees nothing.
+    """
+    name_or_id = data_dict.get("id") if isinstance(data_dict, dict) else None
+    pkg = model.Package.get(name_or_id) if isinstance(name_or_id, str) and name_or_id else None
+    package_id = pkg.id if pkg is not None else None
+    result = original_action(context, data_dict)
+    if package_id:
+        model.Session.execute(sa.delete(Reminder).where(Reminder.package_id == package_id))
+        model.repo.commit()
+    return result
+
+
+# ------------------------------------------------------------------------------------- personal calendars
+
+
+def _feed_user(context: Context, name_or_id: Optional[str]) -> model.User:
+    """The user whose address is managed: the one named, else the caller; a deleted one is not found."""
+    user = model.User.get(name_or_id or context.get("user") or "")
+    if user is None or user.state == "deleted":
+        raise tk.ObjectNotFound(_("User not found"))
+    return user
+
+
+def _revoke_feed_tokens(user: model.User) -> int:
+    result = model.Session.execute(
+        sa.update(FeedToken)
+        .where(FeedToken.user_id == user.id, FeedToken.revoked_at.is_(None))
+        .values(revoked_at=localization.utcnow())
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def mes_schedule_feed_token_create(context: Context, data_dict: DataDict) -> dict[str, Any]:
+    """Make a user's personal calendar address: an iCalendar feed of the deadlines of the datasets that user may
+    see, private ones included, for calendar programs that cannot send an API token. Whoever has the address sees
+    what the user sees. The address is returned only here (only a hash of its secret is stored); any address the
+    user had stops working.
+
+    Only the user themself (and sysadmins) may.
+
+    :param user: the user's id or name (optional; default: the caller)
+    :type user: string
+
+    :returns: ``{"id", "user_id", "created_at", "token", "url"}``: ``url`` is the address
+        (``/compliance/calendar/<token>.ics``)
+    :rtype: dictionary
+    """
+    data, errors = _validate_id_first(data_dict, schema.mes_schedule_feed_token_create(), context, "user")
+    tk.check_access("mes_schedule_feed_token_create", context, {"user": data.get("user")})
+    _raise(errors)
+    user = _feed_user(context, data.get("user"))
+    _revoke_feed_tokens(user)
+    token, digest = FeedToken.new_secret()
+    row = FeedToken(user_id=user.id, token_hash=digest, created_at=localization.utcnow())
+    model.Session.add(row)
+    model.Session.flush()
+    result = {
+        "id": row.id,
+        "user_id": user.id,
+        "created_at": row.created_at.isoformat(),
+        "token": token,
+        # Without a language prefix (whatever the page it is made from): `?lang=` chooses the feed's language.
+        "url": tk.url_for("mes_schedule_publisher.personal_calendar", token=token, _external=True, locale="default"),
+    }
+    _commit(context)
+    return result
+
+
+def mes_schedule_feed_token_revoke(context: Context, data_dict: DataDict) -> dict[str, Any]:
+    """Revoke a user's personal calendar address: it answers 404 from now on.
+
+    Only the user themself (and sysadmins) may.
+
+    :param user: the user's id or name (optional; default: the caller)
+    :type user: string
+
+    :returns: ``{"revoked": n}``, how many addresses stopped working (0 when the user had none)
+    :rtype: dictionary
+    """
+    data, errors = _validate_id_first(data_dict, schema.mes_schedule_feed_token_revoke(), context, "user")
+    tk.check_access("mes_schedule_feed_token_revoke", context, {"user": data.get("user")})
+    _raise(errors)
+    revoked = _revoke_feed_tokens(_feed_user(context, data.get("user")))
+    _commit(context)
+    return {"revoked": revoked}

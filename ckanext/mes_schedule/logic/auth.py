@@ -14,16 +14,10 @@ import ckan.model as model
 import ckan.plugins.toolkit as tk
 from ckan.types import AuthResult, Context, DataDict
 
-from ckanext.mes_schedule.model import Event
+from ckanext.mes_schedule.logic import ACTIONS
+from ckanext.mes_schedule.model import Event, package_items
 
-__all__ = [
-    "mes_schedule_compliance_list",
-    "mes_schedule_compliance_show",
-    "mes_schedule_publication_list",
-    "mes_schedule_event_create",
-    "mes_schedule_event_list",
-    "mes_schedule_event_delete",
-]
+__all__ = [*ACTIONS]
 
 _ = tk._
 
@@ -74,14 +68,39 @@ def mes_schedule_publication_list(context: Context, data_dict: DataDict) -> Auth
 
 @tk.auth_allow_anonymous_access
 def mes_schedule_event_list(context: Context, data_dict: DataDict) -> AuthResult:
-    return _can_read(context, data_dict.get("package_id"))
+    return _can_read(context, data_dict.get("id") or data_dict.get("package_id"))
 
 
 def mes_schedule_event_create(context: Context, data_dict: DataDict) -> AuthResult:
-    return _org_admin(context, _package(data_dict.get("package_id")))
+    return _org_admin(context, _package(data_dict.get("id") or data_dict.get("package_id")))
 
 
 def mes_schedule_event_delete(context: Context, data_dict: DataDict) -> AuthResult:
+    # The event belongs to its item: who administers the dataset holding the item now may retract it (the
+    # dataset it was recorded on may have been purged since).
     event_id = data_dict.get("id")
     event = model.Session.get(Event, event_id) if isinstance(event_id, str) and event_id else None
-    return _org_admin(context, _package(event.package_id) if event is not None else None)
+    if event is None:
+        return _org_admin(context, None)
+    holders = [pid for pid, item in package_items(None).items() if item == event.item] if event.item else []
+    return _org_admin(context, _package(holders[0] if holders else event.package_id))
+
+
+def _own_feed_token(context: Context, data_dict: DataDict) -> AuthResult:
+    """A personal calendar address is its user's: only they manage it (and sysadmins, whom CKAN lets through
+    before asking here). Anonymous callers are refused by CKAN (no `auth_allow_anonymous_access`)."""
+    # By name: `auth_user_obj` of an anonymous request is CKAN's AnonymousUser, an object like any other.
+    name = context.get("user")
+    caller = model.User.get(name) if name else None
+    target = data_dict.get("user")
+    if caller is not None and (not target or target in (caller.id, caller.name)):
+        return {"success": True}
+    return {"success": False, "msg": _("Only the user themself or a sysadmin may manage a personal calendar address")}
+
+
+def mes_schedule_feed_token_create(context: Context, data_dict: DataDict) -> AuthResult:
+    return _own_feed_token(context, data_dict)
+
+
+def mes_schedule_feed_token_revoke(context: Context, data_dict: DataDict) -> AuthResult:
+    return _own_feed_token(context, data_dict)

@@ -1,20 +1,15 @@
 """navl schemas of the extension's actions: one factory per action, validators fetched when it is called."""
 from __future__ import annotations
 
+from typing import Any
+
 import ckan.plugins.toolkit as tk
 from ckan.types import Schema
 
 from ckanext.mes_schedule import settings, vocab
-from ckanext.mes_schedule.logic import validators_api as v
+from ckanext.mes_schedule.logic import ACTIONS, validators_api as v
 
-__all__ = [
-    "mes_schedule_compliance_list",
-    "mes_schedule_compliance_show",
-    "mes_schedule_publication_list",
-    "mes_schedule_event_create",
-    "mes_schedule_event_list",
-    "mes_schedule_event_delete",
-]
+__all__ = [*ACTIONS]
 
 NOTE_MAX_LENGTH = 1000
 PUBLICATIONS_DEFAULT_LIMIT = 100
@@ -41,12 +36,23 @@ def _paging(default_limit: int) -> Schema:
     }
 
 
+def _text(first: str) -> list[Any]:
+    """The validator named `first`, then what every free-text field gets: unicode, stripped, no NUL character."""
+    names = (first, "unicode_safe", "strip_value", "mes_schedule_no_nul_character")
+    return [tk.get_validator(name) for name in names]
+
+
 def _required_id(key: str) -> Schema:
-    not_empty = tk.get_validator("not_empty")
-    unicode_safe = tk.get_validator("unicode_safe")
-    strip_value = tk.get_validator("strip_value")
-    no_nul = tk.get_validator("mes_schedule_no_nul_character")
-    return {key: [not_empty, unicode_safe, strip_value, no_nul]}
+    return {key: _text("not_empty")}
+
+
+def _dataset_id() -> Schema:
+    """The dataset an action is about: ``id`` as in CKAN core, ``package_id`` accepted as its alias."""
+    return {
+        "id": _text("ignore_missing"),
+        "package_id": _text("ignore_missing"),
+        "__after": [v.mes_schedule_dataset_id],
+    }
 
 
 def mes_schedule_compliance_list() -> Schema:
@@ -54,9 +60,8 @@ def mes_schedule_compliance_list() -> Schema:
     unicode_safe = tk.get_validator("unicode_safe")
     strip_value = tk.get_validator("strip_value")
     default = tk.get_validator("default")
-    no_nul = tk.get_validator("mes_schedule_no_nul_character")
     return {
-        "organization": [ignore_empty, unicode_safe, strip_value, no_nul],
+        "organization": _text("ignore_empty"),
         "status": [ignore_empty, v.mes_schedule_status_list],
         "frequency": [ignore_empty, v.mes_schedule_frequency_filter],
         "q": [ignore_empty, unicode_safe, strip_value],
@@ -67,29 +72,32 @@ def mes_schedule_compliance_list() -> Schema:
 
 
 def mes_schedule_compliance_show() -> Schema:
-    return {**_required_id("id"), **_as_of_and_lang()}
+    return {**_dataset_id(), **_as_of_and_lang()}
 
 
 def mes_schedule_publication_list() -> Schema:
-    return {**_required_id("id"), **_paging(PUBLICATIONS_DEFAULT_LIMIT)}
+    return {**_dataset_id(), **_paging(PUBLICATIONS_DEFAULT_LIMIT)}
 
 
 def mes_schedule_event_create() -> Schema:
-    not_empty = tk.get_validator("not_empty")
-    ignore_empty = tk.get_validator("ignore_empty")
-    unicode_safe = tk.get_validator("unicode_safe")
-    strip_value = tk.get_validator("strip_value")
-    no_nul = tk.get_validator("mes_schedule_no_nul_character")
     return {
-        **_required_id("package_id"),
-        "event_date": [not_empty, v.mes_schedule_iso_date, v.mes_schedule_not_in_future],
-        "note": [ignore_empty, unicode_safe, strip_value, no_nul, v.mes_schedule_max_length(NOTE_MAX_LENGTH)],
+        **_dataset_id(),
+        "event_date": [tk.get_validator("not_empty"), v.mes_schedule_iso_date, v.mes_schedule_not_in_future],
+        "note": [*_text("ignore_empty"), v.mes_schedule_max_length(NOTE_MAX_LENGTH)],
     }
 
 
 def mes_schedule_event_list() -> Schema:
-    return _required_id("package_id")
+    return _dataset_id()
 
 
 def mes_schedule_event_delete() -> Schema:
-    return _required_id("id")
+    return {**_required_id("id"), "reason": [*_text("ignore_empty"), v.mes_schedule_max_length(NOTE_MAX_LENGTH)]}
+
+
+def mes_schedule_feed_token_create() -> Schema:
+    return {"user": _text("ignore_empty")}
+
+
+def mes_schedule_feed_token_revoke() -> Schema:
+    return {"user": _text("ignore_empty")}

@@ -4,10 +4,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Callable
 
+import ckan.model as model
 import ckan.plugins.toolkit as tk
-from ckan.types import Context
+from ckan.types import Context, FlattenDataDict, FlattenErrorDict, FlattenKey
 
-from ckanext.mes_schedule import compliance, schedule, vocab
+from ckanext.mes_schedule import localization, schedule, vocab
 
 __all__ = [
     "SORT_FIELDS",
@@ -19,6 +20,7 @@ __all__ = [
     "mes_schedule_status_list",
     "mes_schedule_frequency_filter",
     "mes_schedule_compliance_sort",
+    "mes_schedule_dataset_id",
     "mes_schedule_at_most",
     "mes_schedule_max_length",
 ]
@@ -55,7 +57,7 @@ def mes_schedule_iso_date(value: Any, context: Context) -> dt.date:
         try:
             value = dt.date.fromisoformat(str(value).strip())
         except ValueError:
-            raise tk.Invalid(_("Not a date in the form YYYY-MM-DD: {value}").format(value=str(value)[:40]))
+            raise tk.Invalid(_("Not a date in the form YYYY-MM-DD: {value}").format(value=str(value)[:40])) from None
     if not _EARLIEST <= value <= _LATEST:
         raise tk.Invalid(
             _("The date must be between {earliest} and {latest}").format(
@@ -67,7 +69,7 @@ def mes_schedule_iso_date(value: Any, context: Context) -> dt.date:
 
 def mes_schedule_not_in_future(value: Any, context: Context) -> Any:
     """A date that is today or earlier in Kazakhstan (events are recorded once they happened)."""
-    if isinstance(value, dt.date) and value > compliance.today():
+    if isinstance(value, dt.date) and value > localization.today():
         raise tk.Invalid(_("The date is in the future: record an event once it has happened"))
     return value
 
@@ -105,14 +107,51 @@ def mes_schedule_frequency_filter(value: Any, context: Context) -> str:
 
 
 def mes_schedule_compliance_sort(value: Any, context: Context) -> str:
-    text = str(value).strip()
-    if text.lstrip("-") not in SORT_FIELDS or text.startswith("--"):
-        raise tk.Invalid(
-            _("Cannot sort by {value} (expected one of: {allowed}; a leading - sorts descending)").format(
-                value=text[:40], allowed=", ".join(SORT_FIELDS)
-            )
-        )
-    return text
+    """One sort key, as CKAN core writes it (``next_due desc``, ``title asc``) or with a leading ``-`` for
+    descending (``-next_due``); returned in the second form, which the action sorts by."""
+    words = str(value).split()
+    field, direction = (words[0], words[1].lower()) if len(words) == 2 else ("".join(words), "")
+    descending = direction == "desc"
+    if direction in ("", "asc", "desc") and not (descending and field.startswith("-")):
+        name = field[1:] if field.startswith("-") and not direction else field
+        if name in SORT_FIELDS:
+            return f"-{name}" if descending or name != field else name
+    raise tk.Invalid(
+        _("Cannot sort by {value} (expected one of: {allowed}, followed by asc or desc; or a leading - to sort "
+          "descending)").format(value=str(value).strip()[:40], allowed=", ".join(SORT_FIELDS))
+    )
+
+
+def _blank(value: Any) -> bool:
+    return value is tk.missing or value is None or value == ""
+
+
+def _same_dataset(first: str, second: str) -> bool:
+    if first == second:
+        return True
+    one, other = model.Package.get(first), model.Package.get(second)
+    return one is not None and other is not None and one.id == other.id
+
+
+def mes_schedule_dataset_id(key: FlattenKey, data: FlattenDataDict, errors: FlattenErrorDict, context: Context) -> None:
+    """The dataset of an action, given as ``id`` (CKAN's name for it) or as ``package_id`` (the alias the event
+    actions took first): one of them is required, and both may be given only for the same dataset (its id and
+    its name, say). Runs after the fields' own validators (``__after``); leaves the dataset in ``id``."""
+    ident, alias = data.get(("id",)), data.get(("package_id",))
+    if errors.get(("id",)) or errors.get(("package_id",)):
+        return
+    if _blank(ident) and _blank(alias):
+        # Named as the caller named it: an empty package_id is that parameter's error.
+        # (ignore_missing drops an absent or null parameter from the data.)
+        key_given = "package_id" if ("id",) not in data and ("package_id",) in data else "id"
+        errors[(key_given,)] = [_("Missing value: give the dataset's id or name")]
+    elif not _blank(ident) and not _blank(alias) and not _same_dataset(str(ident), str(alias)):
+        message = _("id and package_id name different datasets: give one of them")
+        errors[("id",)] = [message]
+        errors[("package_id",)] = [message]
+    elif _blank(ident):
+        data[("id",)] = alias
+    data.pop(("package_id",), None)
 
 
 def mes_schedule_at_most(maximum: int) -> Callable[[Any, Context], Any]:

@@ -4,10 +4,11 @@ is app-wide, in ckanext/mes_schedule/csrf.py."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Callable, Mapping, Optional, TypeVar, Union
 
 from flask import Response, current_app, request
 from werkzeug.datastructures import MultiDict
+from werkzeug.http import http_date, unquote_etag
 
 import ckan.plugins.toolkit as tk
 from ckan.common import current_user
@@ -21,6 +22,8 @@ __all__ = [
     "refuse_nul_in_address",
     "token_identity_only",
     "cache_by_identity",
+    "not_modified",
+    "conditional",
 ]
 
 
@@ -108,4 +111,73 @@ def cache_by_identity(response: Response) -> Response:
         identified = bool(current_user.is_authenticated)
     if identified:
         request.environ["__no_cache__"] = True
+    return response
+
+
+# ------------------------------------------------------------------------------------------ conditional requests
+
+# What a 304 repeats of the 200 it stands for (RFC 9110 section 15.4.5): the validators and the caching fields.
+_KEPT_BY_304 = ("ETag", "Last-Modified", "Cache-Control", "Vary", "Expires", "Content-Location")
+
+
+def not_modified(etag: Optional[str], last_modified: Optional[dt.datetime]) -> bool:
+    """Whether the request's preconditions say the client's copy of a GET/HEAD answer is current (RFC 9110
+    section 13.2.2): `If-None-Match` when present, by weak comparison (`W/"x"` matches `"x"`; `*` matches any
+    representation); otherwise `If-Modified-Since`, when the answer has a Last-Modified (an unparsable date or a
+    list of dates is ignored, as the RFC says)."""
+    if request.method not in ("GET", "HEAD"):
+        return False
+    if "If-None-Match" in request.headers:
+        wanted = request.if_none_match
+        if wanted.star_tag:
+            return True
+        if not etag:
+            return False
+        tag, _weak = unquote_etag(etag)
+        return bool(tag) and wanted.contains_weak(tag)
+    since = request.if_modified_since
+    if since is None or last_modified is None:
+        return False
+    # HTTP dates have whole seconds: compare at that precision.
+    return _utc(last_modified).replace(microsecond=0) <= _utc(since)
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    """An aware UTC datetime (naive ones are UTC, as CKAN stores them)."""
+    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+
+
+def conditional(
+    response_or_build: Union[Response, Callable[[], Response]],
+    etag: Optional[str],
+    last_modified: Optional[dt.datetime] = None,
+    headers: Optional[Mapping[str, str]] = None,
+    response_class: Optional[type[Response]] = None,
+) -> Response:
+    """A GET/HEAD answer with its validators, or a 304 Not Modified when the client's copy is current.
+
+    `response_or_build` is the full response, or a function that builds it: then nothing is built (no query,
+    no stream started) when the answer is a 304. `etag` is a quoted entity tag (`"..."`, or `W/"..."`),
+    `last_modified` a datetime (naive: UTC; never later than now, RFC 9110 section 8.8.2.1), `headers` more
+    fields for both answers (e.g. the badge's Cache-Control). The 304 is a `response_class` (default: the
+    response's class, else flask's Response) and carries only the fields a 304 repeats.
+    Shared by the badge, the downloads and the calendar feeds; `cache_by_identity` still adds Vary and marks
+    identified callers' answers private afterwards.
+    """
+    validators: dict[str, str] = dict(headers or {})
+    moment = None if last_modified is None else min(_utc(last_modified), dt.datetime.now(dt.timezone.utc))
+    if etag:
+        validators["ETag"] = etag
+    if moment is not None:
+        validators["Last-Modified"] = http_date(moment)
+    if not_modified(etag, moment):
+        if isinstance(response_or_build, Response):
+            cls = response_class or type(response_or_build)
+            kept = {k: v for k, v in response_or_build.headers.items() if k in _KEPT_BY_304}
+            response_or_build.close()
+            return cls(status=304, headers={**kept, **validators})
+        return (response_class or Response)(status=304, headers=validators)
+    response = response_or_build if isinstance(response_or_build, Response) else response_or_build()
+    for key, value in validators.items():
+        response.headers[key] = value
     return response

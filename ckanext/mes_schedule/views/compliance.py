@@ -2,15 +2,22 @@
 
 Views stay thin: they read query parameters, call the extension's actions as the current user (the actions
 decide what the user may see), and map NotAuthorized / ObjectNotFound / ValidationError to 403 / 404 / 400.
-The HTML table, the CSV and the JSON are built from the same call and the same rows, so a download holds
-exactly what the page shows.
+The HTML table and the downloads are built from the same action and the same cells (exports.cells); a
+download holds every row that matches the page's filters, whatever the page, streamed page by page of the
+action (so the same visibility rules hold, by construction), with the dataset's name, address and
+organisation besides. `downloads.export_chunks` is also what `ckan mes-schedule compliance` writes, so the command's
+output and a download are the same bytes. Downloads and badges carry an ETag and a Last-Modified and answer
+conditional requests with 304 (views/common.py `conditional`).
 """
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Any, Optional, Union
+import hashlib
+import threading
+from typing import Any, Iterator, Optional, Union
 
+import sqlalchemy as sa
 from flask import Blueprint, Response, request
 from werkzeug.datastructures import MultiDict, ResponseCacheControl
 
@@ -20,10 +27,27 @@ import ckan.plugins.toolkit as tk
 from ckan.lib.dictization import model_dictize
 from ckan.lib.pagination import Page
 
-from ckanext.mes_schedule import badge, exports, localization, schedule, settings, vocab
+from ckanext.mes_schedule import (
+    badge,
+    compliance as compliance_record,
+    downloads,
+    exports,
+    localization,
+    schedule,
+    settings,
+    vocab,
+)
 from ckanext.mes_schedule.helpers import mes_schedule_localized
 from ckanext.mes_schedule.logic.validators_api import MAX_OFFSET
-from ckanext.mes_schedule.views.common import as_of_param, context, error_text, page_number
+from ckanext.mes_schedule.model import Event, Publication, RuleVersionRow, extras_in_column
+from ckanext.mes_schedule.views.common import (
+    as_of_param,
+    conditional,
+    context,
+    error_text,
+    page_number,
+    user_name,
+)
 
 __all__ = ["mes_schedule"]
 
@@ -74,18 +98,15 @@ class _Column:
     sort: Optional[str]  # the action's sort key, or None when the column cannot be sorted
 
 
+# The action's sort key of each of the table's columns (None: the column cannot be sorted).
+_SORTS = {"item": "item", "title": "title", "next_due": "next_due", "last_published": "last_published",
+          "on_time_rate": "on_time_rate", "status": "status"}
+
+
 def _columns() -> list[_Column]:
-    # Titles are translated per request (they are also the CSV's header row).
-    return [
-        _Column("item", tk._("Item"), "item"),
-        _Column("title", tk._("Dataset"), "title"),
-        _Column("frequency", tk._("Frequency"), None),
-        _Column("deadline", tk._("Deadline"), None),
-        _Column("next_due", tk._("Next due"), "next_due"),
-        _Column("last_published", tk._("Last published"), "last_published"),
-        _Column("on_time_rate", tk._("On-time rate"), "on_time_rate"),
-        _Column("status", tk._("Status"), "status"),
-    ]
+    # Titles are translated per request; the downloads' header row starts with the same titles.
+    titles = exports.headers(tk._)[: len(exports.TABLE_COLUMNS)]
+    return [_Column(key, title, _SORTS.get(key)) for key, title in zip(exports.TABLE_COLUMNS, titles, strict=True)]
 
 
 def _rate(value: Optional[float]) -> str:
@@ -99,20 +120,11 @@ def _day(value: Any) -> str:
 
 
 def _display_row(row: dict[str, Any], lang: str) -> dict[str, Any]:
-    """What a row of the table shows, cell by cell (`cells`, in the columns' order), and what the HTML needs
-    besides (link, status code, private flag)."""
-    cells = {
-        "item": "" if row.get("item") is None else str(row["item"]),
-        "title": row.get("title") or row.get("name") or "",
-        "frequency": vocab.frequency_label(row.get("frequency"), lang),
-        "deadline": row.get("rule_in_words") or "",
-        "next_due": _day(row.get("next_due")),
-        "last_published": _day(row.get("last_published")),
-        "on_time_rate": _rate(row.get("on_time_rate")),
-        "status": badge.status_label(row.get("status") or "", lang),
-    }
+    """What a row of the table shows, cell by cell (`cells`, the downloads' cells of the table's columns),
+    and what the HTML needs besides (link, status code, private flag)."""
+    shown = exports.cells(row, lang)
     return {
-        "cells": cells,
+        "cells": {key: shown[key] for key in exports.TABLE_COLUMNS},
         "name": row.get("name"),
         "status": row.get("status"),
         "private": bool(row.get("private")),
@@ -148,19 +160,118 @@ def _compliance_list(data: dict[str, Any]) -> dict[str, Any]:
         return tk.abort(403, tk._("Not authorized to see the compliance of these datasets"))
 
 
-def _download(fmt: str, result: dict[str, Any], rows: list[dict[str, Any]], base_name: str) -> Response:
-    export = exports.FORMATS[fmt]
-    name = exports.filename(base_name, result.get("as_of") or "", export.extension)
-    columns = _columns()
-    table = exports.ExportTable(
-        [c.title for c in columns], ([r["cells"][c.key] for c in columns] for r in rows), result
+# ------------------------------------------------------------------------------------------ downloads
+
+# Bump when what a download holds changes for the same data (columns, formats): old ETags stop matching.
+_EXPORT_VERSION = "2"
+def _records_fingerprint() -> tuple[Any, ...]:
+    """Changes whenever the rows' data change: datasets (any edit moves metadata_modified), the publication
+    and event records (append-only: their count and chain position), and the stored rule versions."""
+    p = model.package_table
+    parts = [model.Session.execute(sa.select(sa.func.count(), sa.func.max(p.c.metadata_modified))).one()]
+    for column, latest in (
+        (Publication.id, Publication.seq), (Event.id, Event.seq), (RuleVersionRow.id, RuleVersionRow.created_at),
+    ):
+        parts.append(model.Session.execute(sa.select(sa.func.count(column), sa.func.max(latest))).one())
+    calendar = settings.calendar()
+    config = (
+        settings.start_date(), settings.due_soon_days(), sorted(calendar.extra_non_working),
+        sorted(calendar.extra_working),
     )
-    body = export.render(table)
-    mimetype = export.mimetype
-    response = Response(body, headers={"Content-Type": mimetype})
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return (*(value for part in parts for value in part), *config)
+
+
+def _organizations_fingerprint() -> str:
+    """Changes whenever an organisation's name or title (in any language) changes: the downloads show them."""
+    g = model.group_table
+    in_column = extras_in_column(g)
+    columns = [g.c.id, g.c.name, g.c.title, g.c.state, *([g.c.extras] if in_column else [])]
+    digest = hashlib.sha256()
+    for row in model.Session.execute(sa.select(*columns).where(g.c.is_organization.is_(True)).order_by(g.c.id)):
+        digest.update(repr(tuple(row)).encode())
+    if not in_column:
+        e = model.group_extra_table
+        query = sa.select(e.c.group_id, e.c.key, e.c.value, e.c.state).where(e.c.key.like("title_%"))
+        for row in model.Session.execute(query.order_by(e.c.group_id, e.c.key)):
+            digest.update(repr(tuple(row)).encode())
+    return digest.hexdigest()
+
+
+_changes_lock = threading.Lock()
+_changes: dict[str, tuple[Any, dt.datetime]] = {}
+
+
+def _changed_at(kind: str, fingerprint: Any) -> dt.datetime:
+    """When this process first saw the data as they are now (`fingerprint` of `kind`): the Last-Modified of
+    what is built from them. Publications carry the date they were published, not when they were recorded
+    (a backfill records old ones), so the record has no write time to read; this time is never earlier than
+    the change itself, only later (after a restart, or in another worker), which costs a 200 rather than
+    serving a stale copy."""
+    now = localization.utcnow().replace(microsecond=0)
+    with _changes_lock:
+        seen = _changes.get(kind)
+        if seen is None or seen[0] != fingerprint:
+            seen = _changes[kind] = (fingerprint, now)
+    return seen[1]
+
+
+def _last_modified(kind: str, fingerprint: Any, explicit_as_of: bool) -> dt.datetime:
+    """The data's change time; for today's statuses, also the last midnight in Almaty (statuses change then
+    without any write)."""
+    changed = _changed_at(kind, fingerprint)
+    if explicit_as_of:
+        return changed
+    midnight = dt.datetime.combine(localization.today(), dt.time(), tzinfo=schedule.TZ)
+    return max(changed, midnight.astimezone(dt.timezone.utc).replace(tzinfo=None))
+
+
+def _visibility_key(user: str) -> tuple[Any, ...]:
+    """What decides which rows a user sees (not who they are: readers who see the same share the ETag)."""
+    seen = compliance_record.visibility_for(user)
+    return (seen.sysadmin, sorted(seen.organization_ids), sorted(seen.collaborations))
+
+
+def _export_validators(fmt: str, data: dict[str, Any], user: str, explicit_as_of: bool) -> tuple[str, dt.datetime]:
+    records = _records_fingerprint()
+    fingerprint = (records, _organizations_fingerprint())
+    parts = (
+        _EXPORT_VERSION, fmt, sorted((k, str(v)) for k, v in data.items() if k not in ("limit", "offset")),
+        _visibility_key(user), fingerprint, downloads.dataset_url()(""),
+    )
+    etag = '"' + hashlib.sha256(repr(parts).encode()).hexdigest()[:32] + '"'
+    return etag, _last_modified("export", fingerprint, explicit_as_of)
+
+
+def _download(fmt: str, args: MultiDict, organization: Optional[str], base_name: str) -> Response:
+    """Every row that matches the filters (not only a page), streamed, with its ETag and Last-Modified; a
+    304 when the caller's copy is current. `?lang=` chooses the language as on the badges."""
+    lang = localization.lang_param(args)
+    data = downloads.export_data(_list_data(args, lang, 1, organization))
+    first = _compliance_list(data)  # validates the filters (400 / 404 / 403 before anything is sent)
+    data["as_of"] = first["as_of"]  # every page of the download on the same date, even across midnight
+    user = user_name()
+    etag, last_modified = _export_validators(fmt, data, user, bool(args.get("as_of")))
+    export = exports.FORMATS[fmt]
+    name = exports.filename(base_name, first.get("as_of") or "", export.extension)
+
+    def build() -> Response:
+        headers = {"Content-Type": export.mimetype, "Content-Disposition": f'attachment; filename="{name}"'}
+        # The body is written after the view has returned, outside the request: the later pages are read with
+        # the caller's name, not the request's context (CKAN's actions need none).
+        return Response(_closing(downloads.export_chunks(fmt, data, user, first)), headers=headers)
+
     # Private rows in it for an identified caller: private, varying on the credentials (common.cache_by_identity).
-    return response
+    return conditional(build, etag, last_modified)
+
+
+def _closing(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """The chunks, then the database session given back: CKAN's after-request hook removed the request's
+    session before the body is written, and the later pages open a new one (Werkzeug closes the stream after
+    the last chunk, or unread: a HEAD, a client that went away)."""
+    try:
+        yield from chunks
+    finally:
+        model.Session.remove()
 
 
 def _table_vars(
@@ -207,7 +318,9 @@ def _table_vars(
         items_per_page=data["limit"],
         presliced_list=True,
     )
-    downloads = {fmt: tk.h.url_for(endpoint, fmt=fmt, **route, **_query(args)) for fmt in exports.FORMATS}
+    # A download holds every row whatever the page: its link keeps the filters, not the page.
+    kept = {key: value for key, value in _query(args).items() if key != "page"}
+    downloads = {fmt: tk.h.url_for(endpoint, fmt=fmt, **route, **kept) for fmt in exports.FORMATS}
     return {
         "columns": columns,
         "rows": rows,
@@ -275,12 +388,12 @@ def compliance(fmt: str) -> Union[str, Response]:
     page = page_number(args)
     as_of_param(args)
     lang = localization.ui_lang()
+    if fmt in exports.FORMATS:
+        organization = (args.get("organization") or "").strip()
+        return _download(fmt, args, None, "compliance-" + organization if organization else "compliance")
     data = _list_data(args, lang, page, None)
     result = _compliance_list(data)
     rows = [_display_row(r, lang) for r in result.get("results", [])]
-    if fmt in exports.FORMATS:
-        base = "compliance-" + data["organization"] if data.get("organization") else "compliance"
-        return _download(fmt, result, rows, base)
     extra_vars = _table_vars("mes_schedule.compliance", {}, args, result, rows, page, data, lang)
     extra_vars["organization_options"] = _organization_options(lang)
     extra_vars["filters"]["organization"] = args.get("organization", "")
@@ -299,11 +412,11 @@ def organization_compliance(id: str, fmt: str) -> Union[str, Response]:
         group_dict = _organization_dict(id)
     except (tk.ObjectNotFound, tk.NotAuthorized):
         tk.abort(404, tk._("Organization not found"))
+    if fmt in exports.FORMATS:
+        return _download(fmt, args, group_dict["id"], "compliance-" + group_dict["name"])
     data = _list_data(args, lang, page, group_dict["id"])
     result = _compliance_list(data)
     rows = [_display_row(r, lang) for r in result.get("results", [])]
-    if fmt in exports.FORMATS:
-        return _download(fmt, result, rows, "compliance-" + group_dict["name"])
     route = {"id": group_dict["name"]}
     extra_vars = _table_vars("mes_schedule.organization_compliance", route, args, result, rows, page, data, lang)
     extra_vars.update(
@@ -349,22 +462,17 @@ def badge_svg(id: str) -> Response:
         tk.abort(400, error_text(e))
     status = row["status"]
     day = dt.date.fromisoformat(_day(row.get("as_of")) or _day(data.get("as_of")) or localization.today().isoformat())
-    etag = badge.etag(status, lang, day)
-    headers = {
-        "ETag": etag,
-        "Cache-Control": "private, no-store" if row.get("private") else "public, max-age=300",
-    }
-    if etag in _if_none_match():
-        return _OwnCachingResponse(status=304, headers=headers)
-    return _OwnCachingResponse(
-        badge.status_badge(status, lang),
-        headers={**headers, "Content-Type": "image/svg+xml; charset=utf-8"},
-    )
+    # The ETag names exactly what the badge draws (status, language, date); Last-Modified is when the data
+    # behind any status last changed (or midnight), so it may be later than this badge's change, never earlier.
+    last_modified = _last_modified("badge", _records_fingerprint(), as_of is not None)
+    cache = {"Cache-Control": "private, no-store" if row.get("private") else "public, max-age=300"}
 
+    def build() -> Response:
+        return _OwnCachingResponse(
+            badge.status_badge(status, lang), headers={**cache, "Content-Type": "image/svg+xml; charset=utf-8"}
+        )
 
-def _if_none_match() -> set[str]:
-    raw = request.headers.get("If-None-Match", "")
-    return {part.strip() for part in raw.split(",") if part.strip()}
+    return conditional(build, badge.etag(status, lang, day), last_modified, cache, _OwnCachingResponse)
 
 
 # ------------------------------------------------------------------------------------------ dataset history
@@ -377,6 +485,18 @@ def _is_event_rule(text: Optional[str]) -> bool:
         return False
 
 
+def _run(action: str, data: dict[str, Any], not_found: str, refused: tuple[int, str]) -> Any:
+    """The action's result; its refusals become error pages (not found: 404, not authorised: `refused`)."""
+    try:
+        return tk.get_action(action)(context(), data)
+    except tk.ObjectNotFound:
+        tk.abort(404, not_found)
+    except tk.NotAuthorized:
+        tk.abort(*refused)
+    except tk.ValidationError as e:
+        tk.abort(400, error_text(e))
+
+
 def _dataset_vars(id: str, as_of: Optional[dt.date]) -> dict[str, Any]:
     show_context = {**context(), "for_view": True}
     try:
@@ -387,14 +507,12 @@ def _dataset_vars(id: str, as_of: Optional[dt.date]) -> dict[str, Any]:
     data: dict[str, Any] = {"id": pkg_dict["id"], "lang": localization.ui_lang()}
     if as_of:
         data["as_of"] = as_of.isoformat()
-    try:
-        row = tk.get_action("mes_schedule_compliance_show")(context(), data)
-    except tk.ObjectNotFound:
-        tk.abort(404, tk._("This dataset has no publication schedule"))
-    except tk.NotAuthorized:
-        tk.abort(404, tk._("Dataset not found or you have no permission to view it"))
-    except tk.ValidationError as e:
-        tk.abort(400, error_text(e))
+    row = _run(
+        "mes_schedule_compliance_show",
+        data,
+        tk._("This dataset has no publication schedule"),
+        (404, tk._("Dataset not found or you have no permission to view it")),
+    )
     tk.g.pkg_dict = pkg_dict
     can_record = tk.h.check_access("mes_schedule_event_create", {"package_id": pkg_dict["id"]})
     return {
@@ -447,13 +565,11 @@ def event_delete(id: str, event_id: str) -> Response:
     events = extra_vars["compliance"].get("events") or []
     if not any(str(e.get("id")) == event_id for e in events):
         tk.abort(404, tk._("Event not found"))
-    try:
-        tk.get_action("mes_schedule_event_delete")(context(), {"id": event_id})
-    except tk.NotAuthorized:
-        tk.abort(403, tk._("Only the organization's administrators may delete events"))
-    except tk.ObjectNotFound:
-        tk.abort(404, tk._("Event not found"))
-    except tk.ValidationError as e:
-        tk.abort(400, error_text(e))
+    _run(
+        "mes_schedule_event_delete",
+        {"id": event_id},
+        tk._("Event not found"),
+        (403, tk._("Only the organization's administrators may delete events")),
+    )
     tk.h.flash_success(tk._("Event withdrawn. The history keeps a record of the withdrawal."))
     return tk.redirect_to("mes_schedule.dataset_compliance", id=extra_vars["pkg_dict"]["name"])

@@ -5,25 +5,33 @@ Routes (blueprint ``mes_schedule_publisher``):
 - ``/compliance/calendar.ics``: every scheduled dataset of the portal;
 - ``/organization/<id>/calendar.ics``: one organisation's (id or name);
 - ``/dataset/<id>/calendar.ics``: one dataset's (id or name);
-- ``/dashboard/deadlines``: the logged-in user's editable scheduled datasets, soonest deadline first.
+- ``/compliance/calendar/<token>.ics``: a user's personal address: what that user may see, private datasets
+  included, without any header (404 once revoked, or when the user is no longer active);
+- ``/dashboard/deadlines``: the logged-in user's editable scheduled datasets, soonest deadline first, and their
+  personal calendar address (made and revoked by the two POST forms of the page).
 
 Feeds list private datasets only to a caller who sends an API token (``Authorization`` header, as for the
-API) of a user who may see them. A browser session (cookie) is not enough: a feed URL is pasted into calendar
-programs and shared, so what it shows must not depend on who happened to open it. ``?lang=kk|ru|en`` chooses
-the language of the titles; the default is the page's language (``/ru/compliance/calendar.ics``).
+API) of a user who may see them, or through a personal address. A browser session (cookie) is not enough: a
+feed URL is pasted into calendar programs and shared, so what it shows must not depend on who happened to open
+it. ``?lang=kk|ru|en`` chooses the language of the titles, categories and calendar name; the default is the
+page's language (``/ru/compliance/calendar.ics``). Every feed has an ETag and a Last-Modified and answers
+conditional requests with 304 (views/common.py, ``conditional``).
 """
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import Any, Optional, cast
+from urllib.parse import urlencode, urlparse
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, make_response, request
 
 import ckan.plugins.toolkit as tk
 from ckan.common import current_user
 
-from ckanext.mes_schedule import calendar_feed, compliance, localization
+from ckanext.mes_schedule import calendar_feed, compliance, localization, schedule
 from ckanext.mes_schedule.helpers.publisher import deadline_rows
-from ckanext.mes_schedule.views.common import token_identity_only
+from ckanext.mes_schedule.model import FeedToken
+from ckanext.mes_schedule.views.common import conditional, context, token_identity_only
 
 mes_schedule_publisher = Blueprint("mes_schedule_publisher", __name__)
 
@@ -48,14 +56,22 @@ def _token_caller() -> tuple[str, compliance.Visibility]:
     return user.name, compliance.visibility_for(user.name)
 
 
-def _ics(body: bytes, filename: str) -> Response:
-    response = Response(body, status=200, content_type=calendar_feed.CONTENT_TYPE)
+def _ics(feed: calendar_feed.Feed, filename: str, headers: Optional[dict[str, str]] = None) -> Response:
+    response = Response(feed.body, status=200, content_type=calendar_feed.CONTENT_TYPE)
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
-    return response
+    return conditional(response, feed.etag, feed.last_modified, headers=headers)
 
 
 def _localized_title(data: dict[str, Any], lang: str) -> str:
     return (data.get(f"title_{lang}") if lang != "kk" else None) or data.get("title") or data.get("name") or ""
+
+
+def _site_name(lang: str) -> str:
+    """The portal's name in a calendar's name: its title is one text, in the portal's default language; in
+    another language the portal is named by its host, so that the whole name reads in the feed's language."""
+    if lang == localization.reduce_lang(tk.config.get("ckan.locale_default")):
+        return tk.config.get("ckan.site_title") or "CKAN"
+    return urlparse(tk.config.get("ckan.site_url") or "").hostname or tk.config.get("ckan.site_title") or "CKAN"
 
 
 # The answer depends on the token only: private with one, public without (views/common.py).
@@ -64,10 +80,9 @@ def portal_calendar() -> Response:
     _, visibility = _token_caller()
     lang = localization.lang_param(request.args)
     with localization.forced_locale(lang):
-        site = tk.config.get("ckan.site_title") or "CKAN"
-        name = tk._("{site}: Order No. 120 deadlines").format(site=site)
-        body = calendar_feed.feed(visibility, name, lang)
-    return _ics(body, "deadlines.ics")
+        name = tk._("{site}: Order No. 120 deadlines").format(site=_site_name(lang))
+        feed = calendar_feed.feed(visibility, name, lang)
+    return _ics(feed, "deadlines.ics")
 
 
 @token_identity_only
@@ -84,8 +99,8 @@ def organization_calendar(id: str) -> Response:
         return tk.abort(404, tk._("Organization not found"))
     with localization.forced_locale(lang):
         name = tk._("{organization}: deadlines").format(organization=_localized_title(org, lang))
-        body = calendar_feed.feed(visibility, name, lang, organization_ids=[org["id"]])
-    return _ics(body, f"{org['name']}-deadlines.ics")
+        feed = calendar_feed.feed(visibility, name, lang, organization_ids=[org["id"]])
+    return _ics(feed, f"{org['name']}-deadlines.ics")
 
 
 @token_identity_only
@@ -101,11 +116,34 @@ def dataset_calendar(id: str) -> Response:
         return tk.abort(404, tk._("Dataset not found"))
     with localization.forced_locale(lang):
         name = tk._("{dataset}: deadlines").format(dataset=_localized_title(pkg, lang))
-        body = calendar_feed.feed(visibility, name, lang, package_ids=[pkg["id"]])
-    return _ics(body, f"{pkg['name']}-deadlines.ics")
+        feed = calendar_feed.feed(visibility, name, lang, package_ids=[pkg["id"]])
+    return _ics(feed, f"{pkg['name']}-deadlines.ics")
 
 
-def dashboard_deadlines() -> Any:
+# The address is the credential (an Authorization header or a cookie changes nothing).
+@token_identity_only
+def personal_calendar(token: str) -> Response:
+    user = calendar_feed.user_for_token(token)
+    if user is None:
+        # Unknown, revoked, or its user deleted or not active: the same answer, which tells nothing.
+        return tk.abort(404, tk._("Calendar not found"))
+    # What one user may see: never kept by a shared cache (CKAN then sends "private"), nor indexed.
+    request.environ["__no_cache__"] = True
+    lang = localization.lang_param(request.args)
+    with localization.forced_locale(lang):
+        name = tk._("{site}: my Order No. 120 deadlines").format(site=_site_name(lang))
+        feed = calendar_feed.feed(compliance.visibility_for(user.name), name, lang)
+    return _ics(feed, "my-deadlines.ics", {"X-Robots-Tag": "noindex, nofollow"})
+
+
+def _made_on(token: Optional[FeedToken]) -> Optional[dt.date]:
+    """The day (in Almaty) a personal address was made."""
+    if token is None:
+        return None
+    return schedule.local_date(cast(dt.datetime, token.created_at).replace(tzinfo=dt.timezone.utc))
+
+
+def _dashboard(new_feed_url: Optional[str] = None) -> Any:
     if current_user.is_anonymous:
         # CKAN's dashboard convention: a message and the login page.
         tk.h.flash_error(tk._("Not authorized to see this page"))
@@ -123,8 +161,44 @@ def dashboard_deadlines() -> Any:
             "rows": rows,
             "today": localization.today(),
             "lang": lang,
+            "feed_token_date": _made_on(calendar_feed.active_token(current_user.id)),
+            "new_feed_url": new_feed_url,
         },
     )
+
+
+def dashboard_deadlines() -> Any:
+    return _dashboard()
+
+
+def _feed_token_action(action: str) -> dict[str, Any]:
+    if current_user.is_anonymous:
+        return tk.abort(403, tk._("Not authorized to see this page"))
+    try:
+        return tk.get_action(action)(context(), {})
+    except tk.NotAuthorized:
+        return tk.abort(403, tk._("Only the user themself or a sysadmin may manage a personal calendar address"))
+    except tk.ObjectNotFound:
+        return tk.abort(404, tk._("User not found"))
+
+
+def feed_token_create() -> Response:
+    """Make the user's personal address (any earlier one stops working) and show it, this once."""
+    result = _feed_token_action("mes_schedule_feed_token_create")
+    # In the page's language, so that the calendar program keeps reading the user's language.
+    url = f"{result['url']}?{urlencode({'lang': localization.ui_lang()})}"
+    response = make_response(_dashboard(new_feed_url=url))
+    # The page holds the secret: nothing may keep it (no cache, no back-button copy).
+    request.environ["__no_cache__"] = True
+    response.cache_control.no_store = True
+    return response
+
+
+def feed_token_revoke() -> Response:
+    _feed_token_action("mes_schedule_feed_token_revoke")
+    tk.h.flash_success(tk._("Your personal calendar address is revoked: calendars subscribed to it no longer update."))
+    return tk.redirect_to("mes_schedule_publisher.dashboard_deadlines")
+
 
 # -------------------------------------------------------------------------------------------------- routes
 
@@ -136,5 +210,16 @@ mes_schedule_publisher.add_url_rule(
     "/dataset/<id>/calendar.ics", view_func=dataset_calendar, endpoint="dataset_calendar"
 )
 mes_schedule_publisher.add_url_rule(
+    "/compliance/calendar/<token>.ics", view_func=personal_calendar, endpoint="personal_calendar"
+)
+mes_schedule_publisher.add_url_rule(
     "/dashboard/deadlines", view_func=dashboard_deadlines, endpoint="dashboard_deadlines"
+)
+mes_schedule_publisher.add_url_rule(
+    "/dashboard/deadlines/calendar-address", view_func=feed_token_create, endpoint="feed_token_create",
+    methods=["POST"],
+)
+mes_schedule_publisher.add_url_rule(
+    "/dashboard/deadlines/calendar-address/revoke", view_func=feed_token_revoke, endpoint="feed_token_revoke",
+    methods=["POST"],
 )
