@@ -136,8 +136,12 @@ _NEEDS_SESSIONS = pytest.mark.skipif(
 @pytest.mark.ckan_config("WTF_CSRF_ENABLED", True)
 class TestCSRF:
     def test_the_extensions_forms_are_the_event_forms(self, app, world):
-        # Every POST route the extension adds is tested below; a new one must be added here.
-        assert _post_routes(app) == {"mes_schedule.event_create", "mes_schedule.event_delete"}
+        # Every POST route the extension adds is tested for forged posts: the event forms below, the personal
+        # calendar address forms in tests/test_calendar_private.py. A new one must be added here.
+        assert _post_routes(app) == {
+            "mes_schedule.event_create", "mes_schedule.event_delete",
+            "mes_schedule_publisher.feed_token_create", "mes_schedule_publisher.feed_token_revoke",
+        }
 
     def test_recording_an_event_needs_the_forms_token(self, app, world, fresh_csrf):
         _log_in(app, world["admin"])
