@@ -25,6 +25,8 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequenc
 from ckanext.mes_schedule import vocab
 
 __all__ = [
+    "day_text",
+    "rate_text",
     "FORMULA_TRIGGERS",
     "COLUMNS",
     "TABLE_COLUMNS",
@@ -66,11 +68,13 @@ def headers(_: Callable[[str], str]) -> list[str]:
     ]
 
 
-def _rate(value: Optional[float]) -> str:
+def rate_text(value: Optional[float]) -> str:
+    """An on-time rate as the table and the downloads write it ("75%", or empty)."""
     return "" if value is None else f"{round(value * 100)}%"
 
 
-def _day(value: Any) -> str:
+def day_text(value: Any) -> str:
+    """The ISO date of a date or timestamp value, or empty."""
     if value in (None, ""):
         return ""
     return str(value)[:10]  # an ISO date, or the date part of an ISO timestamp
@@ -84,9 +88,9 @@ def cells(row: Mapping[str, Any], lang: str) -> dict[str, str]:
         "title": row.get("title") or row.get("name") or "",
         "frequency": vocab.frequency_label(row.get("frequency"), lang),
         "deadline": row.get("rule_in_words") or "",
-        "next_due": _day(row.get("next_due")),
-        "last_published": _day(row.get("last_published")),
-        "on_time_rate": _rate(row.get("on_time_rate")),
+        "next_due": day_text(row.get("next_due")),
+        "last_published": day_text(row.get("last_published")),
+        "on_time_rate": rate_text(row.get("on_time_rate")),
         "status": vocab.status_label(row.get("status") or "", lang),
         "name": row.get("name") or "",
         "url": row.get("url") or "",

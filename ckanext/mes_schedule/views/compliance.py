@@ -109,16 +109,6 @@ def _columns() -> list[_Column]:
     return [_Column(key, title, _SORTS.get(key)) for key, title in zip(exports.TABLE_COLUMNS, titles, strict=True)]
 
 
-def _rate(value: Optional[float]) -> str:
-    return "" if value is None else f"{round(value * 100)}%"
-
-
-def _day(value: Any) -> str:
-    if value in (None, ""):
-        return ""
-    return str(value)[:10]  # an ISO date, or the date part of an ISO timestamp
-
-
 def _display_row(row: dict[str, Any], lang: str) -> dict[str, Any]:
     """What a row of the table shows, cell by cell (`cells`, the downloads' cells of the table's columns),
     and what the HTML needs besides (link, status code, private flag)."""
@@ -329,7 +319,7 @@ def _table_vars(
         "result": result,
         "summary": summary,
         "summary_total": summary.get("total", 0),
-        "summary_rate": _rate(summary.get("on_time_rate")),
+        "summary_rate": exports.rate_text(summary.get("on_time_rate")),
         "status_links": status_links,
         "all_statuses_url": _url(endpoint, args, route, status=None, page=None),
         "active_statuses": active_statuses,
@@ -461,7 +451,8 @@ def badge_svg(id: str) -> Response:
     except tk.ValidationError as e:
         tk.abort(400, error_text(e))
     status = row["status"]
-    day = dt.date.fromisoformat(_day(row.get("as_of")) or _day(data.get("as_of")) or localization.today().isoformat())
+    day_text = exports.day_text(row.get("as_of")) or exports.day_text(data.get("as_of"))
+    day = dt.date.fromisoformat(day_text or localization.today().isoformat())
     # The ETag names exactly what the badge draws (status, language, date); Last-Modified is when the data
     # behind any status last changed (or midnight), so it may be later than this badge's change, never earlier.
     last_modified = _last_modified("badge", _records_fingerprint(), as_of is not None)
