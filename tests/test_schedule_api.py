@@ -24,7 +24,7 @@ PUBLIC_API = set(
     # constants
     "DEFAULT_ORDER_PATH DEFAULT_START FREQUENCY_CODES KINDS LANGUAGES OUTCOMES ROMAN RULE_KINDS STATUSES TZ "
     # types
-    "Assessment Item Order Period PeriodOutcome Rule RuleKind RuleVersion WorkCalendar "
+    "Assessment Item Order Period PeriodOutcome Publication Rule RuleKind RuleVersion WorkCalendar "
     # functions
     "assess describe frequencies_for frequency_fits load_order local_date parse_rule periods rule_versions today"
     .split()

@@ -18,8 +18,9 @@ Reading guide:
    its due date (moved off non-working days) and the date it closes.
 4. Amendments (``versions``): a rule may change; each period is judged by the version in force when
    its window opened. ``assess`` and ``periods`` take one rule or ``(effective_from, rule)`` pairs.
-5. Status (``assessment``): ``assess`` sorts a dataset's publications into those periods and derives
-   its status.
+5. Status (``assessment``, ``publications``): ``assess`` sorts a dataset's publications into those
+   periods and derives its status. A publication is a date, a timestamp or a ``Publication``, which may
+   declare the period it covers (by its label); a declared publication counts for that period only.
 6. The order itself (``order``): ``load_order`` reads the list of items from YAML and validates it.
 """
 
@@ -30,6 +31,7 @@ from .calendar import TZ, WorkCalendar, local_date, today
 from .kinds import FREQUENCY_CODES, KINDS, RULE_KINDS, RuleKind
 from .order import DEFAULT_ORDER_PATH, Item, Order, load_order
 from .periods import DEFAULT_START, Period, periods
+from .publications import Publication
 from .rules import Rule, describe, frequencies_for, frequency_fits, parse_rule
 from .versions import RuleVersion, rule_versions
 from .words import LANGUAGES, ROMAN
@@ -50,6 +52,7 @@ __all__ = [
     "Order",
     "Period",
     "PeriodOutcome",
+    "Publication",
     "Rule",
     "RuleKind",
     "RuleVersion",

@@ -1,5 +1,6 @@
 """Status: ``assess`` sorts a dataset's publications into the periods of its rule and derives its status
-(compliance model, section 4).
+(compliance model, section 4). A publication counts for the period it declares, if any (section 6), else for
+the period its date falls in (section 3).
 """
 
 from __future__ import annotations
@@ -7,10 +8,11 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Iterable, NamedTuple, Sequence
+from typing import Iterable, Mapping, NamedTuple, Sequence
 
 from .calendar import WorkCalendar, default_calendar, local_date, today
 from .periods import Period, start_date, timeline
+from .publications import Publication, PublicationLike
 from .rules import Rule
 from .versions import Rules, in_force, rule_versions
 
@@ -47,7 +49,8 @@ class PeriodOutcome:
 
     period: Period
     outcome: str
-    published: tuple[date, ...] = ()  # distinct publication dates in the period, up to as_of
+    # distinct dates of the publications counted for the period (by date or by declaration), up to as_of
+    published: tuple[date, ...] = ()
     first_published: date | None = None
 
 
@@ -66,21 +69,73 @@ class Assessment:
     rule: Rule | None = None  # the rule in force on as_of (with amendments: the version in force)
 
 
-def _outcome(period: Period, published: list[date] | None, as_of: date) -> PeriodOutcome:
+def _outcome(period: Period, published: set[date] | None, as_of: date) -> PeriodOutcome:
     if published:
-        outcome = "on_time" if published[0] <= period.due else "late"
-        return PeriodOutcome(period, outcome, tuple(published), published[0])
+        days = sorted(published)
+        outcome = "on_time" if days[0] <= period.due else "late"
+        return PeriodOutcome(period, outcome, tuple(days), days[0])
     return PeriodOutcome(period, "missed" if period.due < as_of else "open")
 
 
-def _outcomes(
-    opened: Sequence[Period], opens: Sequence[date], published: list[date], as_of: date
-) -> list[PeriodOutcome]:
-    """The outcome of each opened period; each period holds the publications up to the next one's opening."""
-    buckets: dict[int, list[date]] = {}
-    for day in published:
-        if opened and day >= opens[0]:
-            buckets.setdefault(bisect_right(opens, day, 0, len(opened)) - 1, []).append(day)
+def _labelled(opened: Sequence[Period]) -> dict[str, list[int]]:
+    """The positions of the opened periods by label (ascending; a label repeats only across amendments)."""
+    positions: dict[str, list[int]] = {}
+    for position, period in enumerate(opened):
+        positions.setdefault(period.label, []).append(position)
+    return positions
+
+
+def _declared(by_date: int, covers: str, labelled: Mapping[str, list[int]]) -> int:
+    """The position of the opened period a declaration names (-1: none); ``by_date``: that of the date's period.
+
+    If an amendment left two opened periods with the label, the one holding the date (so declaring the date's
+    own period changes nothing), else the later one.
+    """
+    candidates = labelled.get(covers)
+    if not candidates:
+        return -1  # unknown, not opened yet, or a label of a replaced rule version
+    return by_date if by_date in candidates else candidates[-1]
+
+
+class _Read(NamedTuple):
+    undeclared: set[date]  # local dates of the publications without a declaration
+    declared: set[tuple[date, str]]  # (local date, label) of those that declare the period they cover
+
+
+def _read(publications: Iterable[PublicationLike], as_of: date) -> _Read:
+    """The publications dated on or before as_of (later ones are ignored), undeclared and declared apart."""
+    undeclared: set[date] = set()
+    declared: set[tuple[date, str]] = set()
+    for publication in publications:
+        # Inline rather than a helper call: this loop runs for every publication of every dataset listed.
+        if isinstance(publication, Publication):
+            day, covers = publication.day, publication.covers
+        else:
+            day, covers = local_date(publication), None  # TypeError for anything else, as before
+        if day > as_of:
+            continue
+        if covers is None:
+            undeclared.add(day)
+        else:
+            declared.add((day, covers))
+    return _Read(undeclared, declared)
+
+
+def _outcomes(opened: Sequence[Period], opens: Sequence[date], read: _Read, as_of: date) -> list[PeriodOutcome]:
+    """The outcome of each opened period; each period holds the undeclared publications dated from its opening to
+    the next one's, and those declared for it."""
+    count = len(opened)
+    buckets: dict[int, set[date]] = {}
+    for day in read.undeclared:
+        position = bisect_right(opens, day, 0, count) - 1  # -1: before the first period (or none opened)
+        if position >= 0:
+            buckets.setdefault(position, set()).add(day)
+    if read.declared:  # labels are only looked up for declarations; most datasets have none
+        labelled = _labelled(opened)
+        for day, covers in read.declared:
+            position = _declared(bisect_right(opens, day, 0, count) - 1, covers, labelled)
+            if position >= 0:
+                buckets.setdefault(position, set()).add(day)
     return [_outcome(period, buckets.get(position), as_of) for position, period in enumerate(opened)]
 
 
@@ -133,7 +188,7 @@ def _dues(outcomes: list[PeriodOutcome], following: Period | None, as_of: date) 
 
 def assess(
     rule: Rules,
-    publications: Iterable[datetime | date],
+    publications: Iterable[PublicationLike],
     as_of: date | datetime | None = None,
     events: Iterable[date] = (),
     due_soon_days: int = 30,
@@ -143,6 +198,11 @@ def assess(
     """Assess a dataset's publications against ``rule`` on the date ``as_of`` (default: today in
     Kazakhstan). Publications dated after ``as_of`` are ignored, so a past date gives the status
     the dataset had on that date.
+
+    ``publications`` mixes dates, timestamps and ``Publication`` values. A ``Publication`` that declares
+    the period it covers counts for that period whatever its date (on time if dated on or before its due
+    date); one naming no period opened by ``as_of`` counts for none, but still as a publication for
+    ``last_published`` and "never_published".
 
     ``rule`` is one rule (a Rule or its text) or ``(effective_from, rule)`` pairs: each period is
     judged by the version in force when its window opened (see ``versions``).
@@ -154,10 +214,11 @@ def assess(
     if due_soon_days < 0:
         raise ValueError(f"due_soon_days must be >= 0, got {due_soon_days}")
 
-    published = sorted({day for day in map(local_date, publications) if day <= as_of})
+    read = _read(publications, as_of)
+    published = sorted(read.undeclared.union(day for day, _ in read.declared))
     line = timeline(versions, start, as_of, events, calendar)
     opened = bisect_right(line.opens, as_of)  # periods opened on or before as_of
-    outcomes = _outcomes(line.periods[:opened], line.opens, published, as_of)
+    outcomes = _outcomes(line.periods[:opened], line.opens, read, as_of)
     dues = _dues(outcomes, line.periods[opened] if opened < len(line.periods) else None, as_of)
 
     if outcomes:
