@@ -6,7 +6,7 @@
 #   scripts/stack.sh services  start PostgreSQL, Redis and Solr; create the databases
 #   scripts/stack.sh up        install + services + portal ini + db upgrade + sysadmin + seed + serve on :5000
 #   scripts/stack.sh test [pytest args]   install + services + run the test suite against them
-#   scripts/stack.sh down      stop everything this script started
+#   scripts/stack.sh down      stop everything this script started (the portal, its jobs worker, the services)
 #   scripts/stack.sh status    one line per service
 #   scripts/stack.sh bench [args]  the benchmark (scripts/bench.py) on a database of its own
 #
@@ -38,6 +38,12 @@ DB_PORTAL=ckan
 DB_TEST=${DB_TEST:-ckan_test}  # another name gives a parallel run a database of its own
 DB_USER=ckan
 DB_PASSWORD=ckan
+# The DataStore: a database of its own beside each CKAN database, written by CKAN's user and read by a
+# read-only role (`ckan datastore set-permissions` grants what each may do).
+DS_PORTAL=${DB_PORTAL}_datastore
+DS_TEST=${DB_TEST}_datastore
+DS_READER=datastore_ro
+DS_READER_PASSWORD=datastore_ro
 SYSADMIN=${SYSADMIN:-mes_admin}
 
 say() { printf '%s\n' "$*"; }
@@ -92,8 +98,12 @@ install_python() {
     # CKAN's wheel declares its pinned runtime and test dependencies as the extras `requirements` and `dev`.
     "$VENV/bin/pip" install -q "ckan[requirements,dev]$CKAN_SPEC" >>"$LOG_DIR/pip.log" 2>&1 \
         || die "stack: pip install ckan failed; see $LOG_DIR/pip.log"
-    "$VENV/bin/pip" install -q -r "$REPO/requirements-dev.txt" -e "$REPO[test,dcat]" >>"$LOG_DIR/pip.log" 2>&1 \
+    "$VENV/bin/pip" install -q -r "$REPO/requirements-dev.txt" -e "$REPO[test,dcat,xloader]" >>"$LOG_DIR/pip.log" 2>&1 \
         || die "stack: pip install of the extension failed; see $LOG_DIR/pip.log"
+    # ckanext-xloader's wheel ships a pkg_resources-style ckanext/__init__.py, which makes `ckanext` a regular
+    # package; CKAN's own wheel leaves it a PEP 420 namespace. Without the file every ckanext.* imports as before,
+    # and tools that walk the namespace (import-linter, `make lint`) find this extension again.
+    rm -rf "$VENV"/lib/python3*/site-packages/ckanext/__init__.py "$VENV"/lib/python3*/site-packages/ckanext/__pycache__
     touch "$stamp"
 }
 
@@ -161,6 +171,18 @@ pg_start() {
     pg_wait
     pg_create_db "$DB_PORTAL"
     pg_create_db "$DB_TEST"
+    local db
+    for db in "$DS_PORTAL" "$DS_TEST" "${DB_PORTAL}_xloader" "${DB_TEST}_xloader"; do pg_create_db "$db"; done
+    if [ -z "$(pg_psql -c "select 1 from pg_roles where rolname='$DS_READER'")" ]; then
+        pg_psql -c "create role $DS_READER login password '$DS_READER_PASSWORD'"
+    fi
+}
+
+# ds_permissions INI: apply what `ckan datastore set-permissions` emits for that ini, as the superuser.
+ds_permissions() {
+    "$VENV/bin/ckan" -c "$1" datastore set-permissions 2>>"$LOG_DIR/datastore.log" \
+        | pg_psql -f - >>"$LOG_DIR/datastore.log" 2>&1 \
+        || die "datastore: set-permissions failed; see $LOG_DIR/datastore.log"
 }
 
 pg_psql() {
@@ -266,7 +288,10 @@ ckan_config() {
         "ckan.site_url = http://127.0.0.1:$port" \
         "ckan.site_id = $site_id" \
         "ckan.storage_path = $(dirname "$ini")/storage" \
-        "ckan.plugins = mes_schedule scheming_datasets scheming_organizations activity dcat structured_data" \
+        "ckan.plugins = mes_schedule scheming_datasets scheming_organizations activity dcat structured_data datastore xloader datatables_view" \
+        "ckan.datastore.write_url = postgresql://$DB_USER:$DB_PASSWORD@127.0.0.1:$PG_PORT/${db}_datastore" \
+        "ckan.datastore.read_url = postgresql://$DS_READER:$DS_READER_PASSWORD@127.0.0.1:$PG_PORT/${db}_datastore" \
+        "ckanext.xloader.jobs_db.uri = postgresql://$DB_USER:$DB_PASSWORD@127.0.0.1:$PG_PORT/${db}_xloader" \
         "scheming.dataset_schemas = ckanext.mes_schedule:schemas/dataset.yaml" \
         "scheming.organization_schemas = ckanext.mes_schedule:schemas/organization.yaml" \
         "ckanext.dcat.rdf.profiles = euro_dcat_ap_3 mes_schedule" \
@@ -310,16 +335,49 @@ ckan_serve() {
     die "ckan: failed to start; see $LOG_DIR/ckan.log"
 }
 
-ckan_stop() {
-    if ckan_running; then
-        local pid
-        pid=$(cat "$STATE_DIR/ckan/ckan.pid")
+# stop_group PIDFILE NAME: stop a process group started with setsid (TERM, then KILL after 10 s).
+stop_group() {
+    local pidfile=$1 name=$2 pid
+    if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+        pid=$(cat "$pidfile")
         kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
         for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-        kill -KILL "$pid" 2>/dev/null || true
-        say "ckan: stopped"
+        kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+        say "$name: stopped"
     fi
-    rm -f "$STATE_DIR/ckan/ckan.pid"
+    rm -f "$pidfile"
+}
+
+ckan_stop() { stop_group "$STATE_DIR/ckan/ckan.pid" ckan; }
+
+# The background jobs worker: XLoader's loads (and any other job the portal enqueues) run in it.
+worker_running() { [ -f "$STATE_DIR/ckan/worker.pid" ] && kill -0 "$(cat "$STATE_DIR/ckan/worker.pid")" 2>/dev/null; }
+
+worker_start() {
+    worker_running && return 0
+    say "ckan: starting the jobs worker"
+    setsid nohup "$VENV/bin/ckan" -c "$PORTAL_INI" jobs worker >"$LOG_DIR/worker.log" 2>&1 < /dev/null &
+    echo $! >"$STATE_DIR/ckan/worker.pid"
+    local i
+    for i in $(seq 1 60); do
+        grep -q "Listening on\|Worker .* started" "$LOG_DIR/worker.log" 2>/dev/null && return 0
+        worker_running || break
+        sleep 1
+    done
+    tail -n 30 "$LOG_DIR/worker.log" >&2 || true
+    die "ckan: the jobs worker did not start; see $LOG_DIR/worker.log"
+}
+
+worker_stop() { stop_group "$STATE_DIR/ckan/worker.pid" "ckan: jobs worker"; }
+
+# XLoader calls the portal's API as a sysadmin: a token of its own, kept beside the sysadmin's.
+ckan_xloader_token() {
+    local tokfile=$STATE_DIR/ckan/xloader-token
+    if [ ! -s "$tokfile" ]; then
+        ckan_cli user token add "$SYSADMIN" xloader | tail -n 1 | tr -d '[:space:]' >"$tokfile"
+        chmod 600 "$tokfile"
+    fi
+    "$VENV/bin/ckan" config-tool "$PORTAL_INI" "ckanext.xloader.api_token = $(cat "$tokfile")" >/dev/null
 }
 
 ckan_sysadmin() {
@@ -355,11 +413,15 @@ cmd_up() {
     ckan_cli db upgrade >"$LOG_DIR/db-upgrade.log" 2>&1 || die "ckan: db upgrade failed; see $LOG_DIR/db-upgrade.log"
     ckan_cli db upgrade -p mes_schedule >>"$LOG_DIR/db-upgrade.log" 2>&1 \
         || die "ckan: db upgrade -p mes_schedule failed; see $LOG_DIR/db-upgrade.log"
+    say "datastore: set-permissions"
+    ds_permissions "$PORTAL_INI"
     ckan_sysadmin
+    ckan_xloader_token
     say "ckan: seeding the ministry"
     ckan_cli mes-schedule seed | tail -n 2
     mail_start
     ckan_serve
+    worker_start
     # The sysadmin administers the ministry too, so reminders have a recipient on a development portal.
     curl -fsS -X POST "http://127.0.0.1:$CKAN_PORT/api/3/action/organization_member_create" \
         -H "Authorization: $(cat "$STATE_DIR/ckan/sysadmin-token")" -H 'Content-Type: application/json' \
@@ -385,6 +447,20 @@ cmd_test() {
     export CKAN_SQLALCHEMY_URL="postgresql://$DB_USER:$DB_PASSWORD@127.0.0.1:$PG_PORT/$DB_TEST"
     export CKAN_SOLR_URL="http://127.0.0.1:$SOLR_PORT/solr/ckan"
     export CKAN_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/1"
+    export CKAN_DATASTORE_WRITE_URL="postgresql://$DB_USER:$DB_PASSWORD@127.0.0.1:$PG_PORT/$DS_TEST"
+    export CKAN_DATASTORE_READ_URL="postgresql://$DS_READER:$DS_READER_PASSWORD@127.0.0.1:$PG_PORT/$DS_TEST"
+    export MES_SCHEDULE_TEST_XLOADER_DB="postgresql://$DB_USER:$DB_PASSWORD@127.0.0.1:$PG_PORT/${DB_TEST}_xloader"
+    # The DataStore's permissions on the test database, as on the portal's: test.ini with the datastore plugin.
+    local ds_ini=$STATE_DIR/ckan/datastore-test.ini
+    mkdir -p "$(dirname "$ds_ini")"
+    # (CKAN 2.11 reads the logging sections of the ini it is given, not of the one it uses)
+    cat >"$ds_ini" <<EOF
+[app:main]
+use = config:$REPO/test.ini
+ckan.plugins = datastore
+$(sed -n '/^\[loggers\]/,$p' "$REPO/test.ini")
+EOF
+    ds_permissions "$ds_ini"
     say "tests: CKAN $("$VENV/bin/python" -c 'import ckan; print(ckan.__version__)') against postgres:$PG_PORT redis:$REDIS_PORT solr:$SOLR_PORT"
     "$VENV/bin/python" -m pytest "$@"
 }
@@ -395,7 +471,8 @@ cmd_bench() {
     local ini=$STATE_DIR/bench/ckan.ini
     # A database of its own, created afresh, so the figures never depend on what the dev portal holds.
     pg_psql -c "drop database if exists ckan_bench with (force)"
-    pg_create_db ckan_bench
+    local db
+    for db in ckan_bench ckan_bench_datastore ckan_bench_xloader; do pg_create_db "$db"; done
     rm -f "$ini"
     ckan_config "$ini" ckan_bench mes_schedule_bench 5050
     # Bulk loads index through `search-index rebuild`; a Solr commit per dataset would only slow it.
@@ -405,6 +482,7 @@ cmd_bench() {
 }
 
 cmd_down() {
+    worker_stop
     ckan_stop
     mail_stop
     bash "$REPO/scripts/solr.sh" stop || true
@@ -418,6 +496,7 @@ cmd_status() {
     if redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then say "redis: running 127.0.0.1:$REDIS_PORT"; else say "redis: stopped"; rc=3; fi
     bash "$REPO/scripts/solr.sh" status || rc=3
     if ckan_running; then say "ckan: running http://127.0.0.1:$CKAN_PORT (pid $(cat "$STATE_DIR/ckan/ckan.pid"))"; else say "ckan: stopped"; rc=3; fi
+    if worker_running; then say "worker: running (pid $(cat "$STATE_DIR/ckan/worker.pid"))"; else say "worker: stopped"; rc=3; fi
     return $rc
 }
 

@@ -31,7 +31,8 @@ from ckanext.mes_schedule import vocab
 from ckanext.mes_schedule.model import RETRACTION, Event, Publication
 
 __all__ = [
-    "CHROMEDRIVER", "CHROMIUM", "chromium", "serve_wsgi",
+    "CHROMEDRIVER", "CHROMIUM", "chromium", "serve_wsgi", "DATASTORE_PLUGINS", "datastore_tables", "run_jobs_worker",
+    "serve_directory", "logged_in", "form_token",
     "Inbox", "addresses_of", "events_in_force", "free_port", "legal", "publish", "smtp", "staffed_organization",
 ]
 
@@ -108,6 +109,25 @@ def staffed_organization(*roles: str, prefix: str | None = None, password: str |
         users=[{"name": user["name"], "capacity": role} for role, user in users.items()], **org_fields
     )
     return org, users
+
+
+def logged_in(app: Any, user: dict[str, Any], password: str, check: str = "/dashboard/") -> Any:
+    """A browser for `user`: one cookie jar, logged in through CKAN's login form (`check`: a page only a logged-in
+    user gets with a 200)."""
+    browser = app.test_client()
+    response = browser.post("/user/login", data={"login": user["name"], "password": password}, follow_redirects=False)
+    assert response.status_code == 302
+    assert browser.get(check, follow_redirects=False).status_code == 200, "not logged in"
+    return browser
+
+
+def form_token(body: str) -> tuple[str, str]:
+    """The CSRF field name and token of a page's forms."""
+    import re
+
+    field = re.search(r'<meta name="csrf_field_name" content="([^"]+)"', body).group(1)  # type: ignore[union-attr]
+    token = re.search(rf'name="{re.escape(field)}" value="([^"]+)"', body).group(1)  # type: ignore[union-attr]
+    return field, token
 
 
 # ------------------------------------------------------------------------------------------- SMTP server
@@ -189,7 +209,13 @@ def serve_wsgi(wsgi_app: Any, name: str = "live-ckan") -> Iterator[str]:
     the Flask app) on a free local port while the block runs; yields its base address."""
     from werkzeug.serving import make_server
 
-    server = make_server("127.0.0.1", free_port(), wsgi_app, threaded=True)
+    with _serving(make_server("127.0.0.1", free_port(), wsgi_app, threaded=True), name) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def _serving(server: Any, name: str) -> Iterator[str]:
+    """Run a socketserver-style server in a thread while the block runs; yields its base address."""
     thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
     thread.start()
     try:
@@ -220,3 +246,84 @@ def chromium() -> Iterator[Any]:
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+# ------------------------------------------------------------------------------- DataStore and XLoader
+
+#: The plugins of the portal's stack for the tests that drive the DataStore and XLoader (test.ini leaves them out).
+DATASTORE_PLUGINS = "mes_schedule scheming_datasets scheming_organizations activity datastore xloader datatables_view"
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def datastore_tables() -> Iterator[None]:
+    """An empty DataStore database (as CKAN's own `clean_datastore`: every table dropped) and an empty jobs
+    queue for the test."""
+    from sqlalchemy import orm
+
+    from ckan.lib import jobs
+
+    import ckanext.datastore.tests.helpers as datastore_helpers
+
+    engine = datastore_helpers.db.get_write_engine()
+    datastore_helpers.clear_db(orm.scoped_session(orm.sessionmaker(bind=engine)))
+    jobs.get_queue().empty()
+    yield
+    jobs.get_queue().empty()
+
+
+def _xloader_jobs_db() -> str:
+    """XLoader's jobs database beside the test database (scripts/stack.sh creates it)."""
+    import os
+
+    main = os.environ.get("CKAN_SQLALCHEMY_URL") or config["sqlalchemy.url"]
+    return os.environ.get("MES_SCHEDULE_TEST_XLOADER_DB") or f"{main}_xloader"
+
+
+def run_jobs_worker(site_url: str, timeout: int = 120) -> str:
+    """Run CKAN's real jobs worker (`ckan jobs worker --burst`) in a process of its own until the queue is empty,
+    with the test configuration, the DataStore plugins and XLoader pointed at the live server `site_url`.
+    Returns its output (for assertion messages)."""
+    import os
+    import subprocess
+    import sys
+
+    folder = Path(tempfile.mkdtemp(prefix="mes-worker-"))
+    ini = folder / "worker.ini"
+    ini.write_text(
+        "[app:main]\n"
+        f"use = config:{REPO / 'test.ini'}\n"
+        f"ckan.plugins = {DATASTORE_PLUGINS}\n"
+        f"ckan.site_id = {config['ckan.site_id']}\n"
+        f"ckanext.xloader.site_url = {site_url}\n"
+        f"ckanext.xloader.jobs_db.uri = {_xloader_jobs_db()}\n"
+        # CKAN 2.11 reads the logging sections of the ini it is given, not of the one it uses
+        + "\n[loggers]" + (REPO / "test.ini").read_text().split("[loggers]", 1)[1]
+    )
+    ckan = Path(sys.executable).with_name("ckan")
+    try:
+        done = subprocess.run(
+            [str(ckan), "-c", str(ini), "jobs", "worker", "--burst"], capture_output=True, text=True,
+            timeout=timeout, env=dict(os.environ), cwd=str(REPO),
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return done.stdout + done.stderr
+
+
+@contextlib.contextmanager
+def serve_directory(folder: Path) -> Iterator[str]:
+    """A plain HTTP server for the files of `folder` (a ministry's own server that a link resource points at)."""
+    import functools
+    import http.server
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)
+            pass
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", free_port()), functools.partial(Quiet, directory=str(folder))
+    )
+    with _serving(server, "ministry-server") as url:
+        yield url

@@ -25,7 +25,7 @@ import ckan.tests.helpers as helpers
 
 from ckanext.mes_schedule import vocab
 from ckanext.mes_schedule.model import FeedToken
-from tests.fixtures import CHROMEDRIVER, CHROMIUM, legal, serve_wsgi, staffed_organization
+from tests.fixtures import CHROMEDRIVER, CHROMIUM, form_token, legal, logged_in, serve_wsgi, staffed_organization
 from tests.test_i18n import kazakh_i18n_dir, kazakh_portal  # noqa: F401 (fixtures)
 
 PASSWORD = "Calendar-Private-2026"
@@ -154,19 +154,7 @@ class TestWhoMayManageAnAddress:
 
 
 def _browser(app, user: dict[str, Any]):
-    """A browser: one cookie jar, logged in through the login form."""
-    browser = app.test_client()
-    response = browser.post("/user/login", data={"login": user["name"], "password": PASSWORD},
-                            follow_redirects=False)
-    assert response.status_code == 302
-    assert browser.get("/dashboard/deadlines", follow_redirects=False).status_code == 200, "not logged in"
-    return browser
-
-
-def _form_token(body: str) -> tuple[str, str]:
-    field = re.search(r'<meta name="csrf_field_name" content="([^"]+)"', body).group(1)
-    token = re.search(rf'name="{re.escape(field)}" value="([^"]+)"', body).group(1)
-    return field, token
+    return logged_in(app, user, PASSWORD, "/dashboard/deadlines")
 
 
 def _rows() -> list[FeedToken]:
@@ -184,7 +172,7 @@ class TestTheFormsOfMyDeadlines:
 
         page = browser.get("/dashboard/deadlines").get_data(as_text=True)
         assert 'action="/dashboard/deadlines/calendar-address"' in page
-        field, token = _form_token(page)
+        field, token = form_token(page)
         made = browser.post("/dashboard/deadlines/calendar-address", data={field: token})
         assert made.status_code == 200
         assert "no-store" in made.headers["Cache-Control"]

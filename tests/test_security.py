@@ -137,10 +137,12 @@ _NEEDS_SESSIONS = pytest.mark.skipif(
 class TestCSRF:
     def test_the_extensions_forms_are_the_event_forms(self, app, world):
         # Every POST route the extension adds is tested for forged posts: the event forms below, the personal
-        # calendar address forms in tests/test_calendar_private.py. A new one must be added here.
+        # calendar address forms in tests/test_calendar_private.py, the declared-update form in
+        # tests/test_datastore_publications.py. A new one must be added here.
         assert _post_routes(app) == {
             "mes_schedule.event_create", "mes_schedule.event_delete",
             "mes_schedule_publisher.feed_token_create", "mes_schedule_publisher.feed_token_revoke",
+            "mes_schedule_publisher.declare_update",
         }
 
     def test_recording_an_event_needs_the_forms_token(self, app, world, fresh_csrf):

@@ -13,12 +13,13 @@ import datetime as dt
 import logging
 import threading
 from collections import defaultdict
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional, Union
 
 import sqlalchemy as sa
 
 import ckan.authz as authz
 import ckan.model as model
+import ckan.plugins.toolkit as tk
 
 from ckanext.mes_schedule import amendments, schedule, settings
 
@@ -44,6 +45,8 @@ __all__ = [
     "publications_by_package",
     "events_by_package",
     "assess_datasets",
+    "coverable_periods",
+    "check_covers",
     "today",
 ]
 
@@ -176,9 +179,21 @@ def _dates_by_item(column: Any, items: Optional[Iterable[int]]) -> dict[int, lis
     return out
 
 
-def publications_by_item(items: Optional[Iterable[int]] = None) -> dict[int, list[dt.datetime]]:
-    """Publication timestamps (naive UTC) per item of the order."""
-    return _dates_by_item(Publication.published_at, items)
+Dated = Union[dt.datetime, schedule.Publication]
+
+
+def publications_by_item(items: Optional[Iterable[int]] = None) -> dict[int, list[Dated]]:
+    """Publication timestamps (naive UTC) per item of the order; a publication that declares the period it
+    covers is given to the engine as a `schedule.Publication` carrying that period (model, section 6)."""
+    query = sa.select(Publication.item, Publication.published_at, Publication.covers).where(
+        *_effective(Publication)
+    )
+    if items is not None:
+        query = query.where(Publication.item.in_(list(items)))
+    out: dict[int, list[Dated]] = defaultdict(list)
+    for item, at, covers in model.Session.execute(query):
+        out[item].append(schedule.Publication(at, covers) if covers else at)
+    return out
 
 
 def events_by_item(items: Optional[Iterable[int]] = None) -> dict[int, list[dt.date]]:
@@ -195,7 +210,7 @@ def _by_package(read: Callable[[Optional[Iterable[int]]], dict[int, list[Any]]],
     return {pid: by_item[item] for pid, item in holders.items() if item in by_item}
 
 
-def publications_by_package(package_ids: Optional[Iterable[str]] = None) -> dict[str, list[dt.datetime]]:
+def publications_by_package(package_ids: Optional[Iterable[str]] = None) -> dict[str, list[Dated]]:
     """Publication timestamps (naive UTC) per active dataset, from the item each holds."""
     return _by_package(publications_by_item, package_ids)
 
@@ -267,7 +282,7 @@ def visibility_for(user_name: Optional[str]) -> Visibility:
 
 def _assess(
     ds: ScheduledDataset,
-    publications: Iterable[dt.datetime],
+    publications: Iterable[Dated],
     events: Iterable[dt.date],
     as_of: dt.date,
     start: dt.date,
@@ -363,3 +378,32 @@ def assess_datasets(
     if visibility is not None:
         rows = [r for r in rows if visibility.can_see(r.dataset)]
     return rows
+
+
+# ------------------------------------------------------------------------------------------ declared coverage
+
+
+def coverable_periods(package_id: str, as_of: Optional[dt.date] = None) -> list[schedule.Period]:
+    """The periods a publication of this dataset may declare it covers (model, section 6): those opened by
+    `as_of` (default today), the current one first. Empty for a dataset without periods."""
+    rows = assess_datasets(as_of, package_ids=[package_id])
+    if not rows:
+        return []
+    return [outcome.period for outcome in reversed(rows[0].assessment.periods)]
+
+
+def check_covers(package_id: str, label: Any, field: str) -> Optional[str]:
+    """The declared period `label` if it is one of the dataset's coverable periods; None when nothing is
+    declared; otherwise a ValidationError naming `field`."""
+    if label is None or label == "":
+        return None
+    labels = [period.label for period in coverable_periods(package_id)]
+    if isinstance(label, str) and label.strip() in labels:
+        return label.strip()
+    if not labels:
+        message = tk._("This dataset has no reporting periods to declare.")
+    else:
+        message = tk._("Not one of this dataset's reporting periods: choose one of {periods}.").format(
+            periods=", ".join(labels[:12])
+        )
+    raise tk.ValidationError({field: [message]})

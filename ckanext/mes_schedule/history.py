@@ -56,6 +56,10 @@ __all__ = [
     "Evidence",
     "evidence_of",
     "stored_file_digest",
+    "record_publication",
+    "declare_coverage",
+    "prepare_coverage",
+    "COVERS_KEY",
     "lock_item",
     "AppendOnlyError",
     "ChainBreak",
@@ -67,8 +71,13 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Kinds of publication rows.
-KINDS = ("created", "uploaded", "url_changed", "backfill", RETRACTION)
+#: Kinds of publication rows: resource changes (created, uploaded, url_changed), DataStore writes through the API
+#: (datastore_create, datastore_upsert, datastore_delete), XLoader's load (loaded), an editor's declaration
+#: (declared), rows filled from the activity stream (backfill) and retractions.
+KINDS = (
+    "created", "uploaded", "url_changed", "datastore_create", "datastore_upsert", "datastore_delete", "loaded",
+    "declared", "backfill", RETRACTION,
+)
 
 # When one flush (or several in one transaction) sees more than one kind of change for a resource, one row is
 # written with the most telling kind.
@@ -96,6 +105,7 @@ class _Change:
     package_id: str
     kind: str
     url: str
+    new: bool = False  # the resource is created by this action
 
 
 # ------------------------------------------------------------------------------------------ change detection
@@ -140,7 +150,8 @@ def _after_flush(session: Any, flush_context: Any) -> None:
             continue  # a resource without data (or whose link was cleared) publishes nothing
         previous = pending.get(obj.id)
         if previous is None or _PRIORITY[kind] > _PRIORITY[previous.kind]:
-            pending[obj.id] = _Change(obj.package_id, kind, obj.url)
+            new = obj in session.new or (previous is not None and previous.new)
+            pending[obj.id] = _Change(obj.package_id, kind, obj.url, new=new)
         else:
             previous.url = obj.url
 
@@ -276,16 +287,22 @@ def verify_chains() -> Iterator[ChainBreak]:
 
 @dataclasses.dataclass(frozen=True)
 class Evidence:
-    """What a publication published: `file` (sha256, size; url is the stored file name) or `link` (url)."""
+    """What a publication published: `file` (sha256, size; url is the stored file name), `datastore` (rows,
+    sha256 of what was written), `link` (url) or `declared` (url: the link declared updated)."""
 
     level: str
     url: str
     sha256: Optional[str] = None
     size: Optional[int] = None
+    rows: Optional[int] = None
 
     @property
     def key(self) -> tuple[str, Optional[str]]:
-        return (self.level, self.sha256 if self.level == "file" else self.url)
+        """What makes it new: the content for files and DataStore writes (XLoader's load of an uploaded file
+        is the same content as the upload), the URL for links. A declaration is never the same as another."""
+        if self.level in ("file", "datastore"):
+            return ("data", self.sha256)
+        return (self.level, self.url)
 
 
 def _stored_path(resource_id: str, url: str = "") -> Optional[str]:
@@ -318,9 +335,16 @@ def stored_file_digest(resource_id: str, url: str = "") -> Optional[tuple[str, i
     return digest.hexdigest(), size
 
 
+# Resources whose data live in the DataStore (a table written through its API, or one XLoader made the resource
+# point at): their address is the DataStore's, not evidence; their writes are recorded by datastore_evidence.
+_DATASTORE_URL_TYPES = ("datastore", "datapusher")
+# The address CKAN gives a DataStore-only resource before (2.11) or instead of (2.12) a url_type: no data.
+_DATASTORE_ONLY_URL = "_datastore_only_resource"
+
+
 def evidence_of(resource: Any) -> Optional[Evidence]:
     """The evidence a resource (a `model.Resource` or a row with id, url, url_type) holds now, or None."""
-    if not resource.url:
+    if not resource.url or resource.url_type in _DATASTORE_URL_TYPES or resource.url == _DATASTORE_ONLY_URL:
         return None
     if resource.url_type == "upload":
         digest = stored_file_digest(resource.id, resource.url)
@@ -336,7 +360,7 @@ def _effective(cls: Any) -> list[Any]:
 def _published_keys(item: int) -> set[tuple[str, Optional[str]]]:
     rows = model.Session.execute(
         sa.select(Publication.level, Publication.sha256, Publication.url).where(
-            Publication.item == item, *_effective(Publication)
+            Publication.item == item, Publication.level != "declared", *_effective(Publication)
         )
     )
     return {Evidence(level, url or "", sha256).key for level, sha256, url in rows}
@@ -365,7 +389,9 @@ def _write(changes: dict[str, _Change], context: Context) -> int:
             if evidence is None or evidence.key in published:
                 continue
             published.add(evidence.key)
-            row = _publication(item, change.package_id, resource_id, change.kind, evidence, now, created_by)
+            covers = _declared_coverage(context, resource_id, change.new)
+            row = _publication(item, change.package_id, resource_id, change.kind, evidence, now, created_by,
+                               covers=covers)
             model.Session.add(row)
             written += 1
     # Flushed now so that what runs later in the action (the search index, the compliance of the dataset)
@@ -376,7 +402,8 @@ def _write(changes: dict[str, _Change], context: Context) -> int:
 
 def _publication(
     item: int, package_id: str, resource_id: str, kind: str, evidence: Evidence, when: dt.datetime,
-    created_by: Optional[str], reason: Optional[str] = None,
+    created_by: Optional[str], reason: Optional[str] = None, covers: Optional[str] = None,
+    note: Optional[str] = None,
 ) -> Publication:
     return Publication(
         item=item,
@@ -387,10 +414,60 @@ def _publication(
         url=evidence.url,
         sha256=evidence.sha256,
         size=evidence.size,
+        rows=evidence.rows,
         published_at=when,
         user_id=created_by,
         reason=reason,
+        covers=covers,
+        note=note,
     )
+
+
+#: Context key under which the resource validator leaves the periods an action's uploads declare they cover:
+#: {resource id, or NEW for the resources the action creates: period label}. Never stored on the resource: a
+#: declaration is about one upload, and a stale one must not carry over to the next.
+COVERS_KEY = "mes_schedule_covers"
+NEW = "new"
+
+
+def prepare_coverage(context: Context) -> None:
+    """From before_resource_create/update: CKAN 2.12's resource actions hand package_update a copy of their
+    context; a dict made here first is shared by both, so the resource hook sees what the validator noted."""
+    context.setdefault(COVERS_KEY, {})  # type: ignore[misc]
+
+
+def declare_coverage(context: Context, resource_id: Optional[str], label: str) -> None:
+    """Note that the upload an action makes to a resource (None: to the resources it creates) declares it covers
+    the period `label`."""
+    context.setdefault(COVERS_KEY, {})[resource_id or NEW] = label  # type: ignore[misc]
+
+
+def _declared_coverage(context: Context, resource_id: str, new: bool) -> Optional[str]:
+    declared: dict[str, str] = context.get(COVERS_KEY) or {}  # type: ignore[assignment]
+    return declared.get(resource_id) or (declared.get(NEW) if new else None)
+
+
+def record_publication(
+    context: Context, resource_id: str, kind: str, evidence: Evidence,
+    covers: Optional[str] = None, note: Optional[str] = None,
+) -> Optional[Publication]:
+    """Add one publication of a resource's data to the current transaction (the caller commits), or None when
+    its dataset holds no item or the item already published this evidence. Used by the DataStore hooks and by
+    declared updates; the resource changes of the core actions go through the flush listener."""
+    resource = model.Session.get(model.Resource, resource_id)
+    if resource is None:
+        return None
+    item = package_items([resource.package_id], states=_RECORDED_STATES).get(resource.package_id)
+    if item is None:
+        return None
+    lock_item(item)  # before reading what the item published: a concurrent writer waits
+    if evidence.level != "declared" and evidence.key in _published_keys(item):
+        return None
+    row = _publication(item, resource.package_id, resource_id, kind, evidence, localization.utcnow(),
+                       user_id(context), covers=covers, note=note)
+    model.Session.add(row)
+    model.Session.flush()
+    return row
 
 
 def record_package(context: Context, pkg_dict: dict[str, Any]) -> None:
@@ -451,7 +528,7 @@ def record_resource(context: Context, resource: dict[str, Any]) -> None:
     kind = _changed_kind(stored, before)
     if kind is None:
         return
-    if _write({rid: _Change(stored.package_id, kind, stored.url)}, context):
+    if _write({rid: _Change(stored.package_id, kind, stored.url, new=before is None)}, context):
         log.info("publication of resource %s recorded by the resource hook (%s)", rid, kind)
     if not context.get("defer_commit"):
         model.repo.commit()  # also ends the transaction that holds the item's lock

@@ -119,3 +119,14 @@ def today() -> dt.date:
 def utcnow() -> dt.datetime:
     """Now as CKAN stores timestamps: naive UTC."""
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def day_start_utc(day: dt.date) -> dt.datetime:
+    """The instant a local (Asia/Almaty) day begins, as the naive UTC timestamps CKAN and the record store."""
+    start = dt.datetime.combine(day, dt.time(), tzinfo=schedule.TZ)
+    return start.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def local_time(moment: dt.datetime) -> str:
+    """A naive UTC timestamp as the local (Asia/Almaty) time of day, HH:MM."""
+    return moment.replace(tzinfo=dt.timezone.utc).astimezone(schedule.TZ).strftime("%H:%M")

@@ -52,7 +52,7 @@ GENESIS = "0" * 64
 CHAIN_FIELDS: dict[str, tuple[str, ...]] = {
     "mes_schedule_publication": (
         "id", "item", "seq", "package_id", "resource_id", "kind", "level", "sha256", "size", "url",
-        "published_at", "user_id", "supersedes", "reason", "prev_hash",
+        "published_at", "user_id", "supersedes", "reason", "prev_hash", "rows", "covers", "note",
     ),
     "mes_schedule_event": (
         "id", "item", "seq", "package_id", "kind", "event_date", "note", "created_by", "created_at",
@@ -68,8 +68,10 @@ def _uuid() -> str:
 
 class Publication(BaseModel):
     """Dated evidence that an item's data were published (section 5 of the compliance model): a data file
-    uploaded or replaced (`level` file: its SHA-256 and size), a resource created with, or changed to, a URL
-    (`level` link: the URL); `datastore` and `declared` are reserved for the DataStore and declarations.
+    uploaded or replaced (`level` file: its SHA-256 and size), rows written to the DataStore (`level` datastore:
+    `rows` and a SHA-256 of what was written), a resource created with, or changed to, a URL (`level` link: the
+    URL), or an editor's declaration that the data behind an unchanged link were updated (`level` declared: who,
+    and an optional `note`). `covers` is the reporting period the publication declares it covers, if any.
 
     The row belongs to the item of the act (`item`), not to the dataset that carried it (`package_id` is kept as
     a fact of the row): it outlives a purged dataset. Append-only, hash-chained per item (see `chain_fields`).
@@ -81,6 +83,7 @@ class Publication(BaseModel):
         UniqueConstraint("item", "seq", name="mes_schedule_publication_item_seq"),
         Index("mes_schedule_publication_package", "package_id", "published_at"),
         Index("mes_schedule_publication_item", "item", "published_at"),
+        Index("mes_schedule_publication_resource", "resource_id", "level", "published_at"),
     )
 
     id = Column(Text, primary_key=True, default=_uuid)
@@ -102,6 +105,9 @@ class Publication(BaseModel):
     seq = Column(Integer, nullable=False)
     prev_hash = Column(Text, nullable=False)
     row_hash = Column(Text, nullable=False)
+    rows = Column(BigInteger)  # datastore: rows written (or deleted)
+    covers = Column(Text)  # the period it declares it covers ("2026 Q2"), as the engine labels periods
+    note = Column(Text)  # declared: what the editor said
 
 
 class Event(BaseModel):

@@ -10,10 +10,25 @@ from ckan.lib.plugins import DefaultTranslation
 from ckan.types import Context
 
 # Importing the model registers the extension's tables with CKAN's metadata (tests clean them between runs).
-from ckanext.mes_schedule import amendments, csrf, history, indexing, model as _model  # noqa: F401
+from ckanext.mes_schedule import amendments, csrf, datastore_evidence, history, indexing, model as _model  # noqa: F401
+from ckanext.mes_schedule.logic import DATASTORE_CHAINED, action as _action
+
+try:  # XLoader is optional: with it, its loads are publications too
+    from ckanext.xloader.interfaces import IXloader
+except ImportError:  # pragma: no cover - the stack installs it
+    IXloader = None
 
 
-@tk.blanket.actions
+def _actions() -> dict[str, Any]:
+    """The extension's actions, and CKAN's DataStore actions chained when the datastore plugin is loaded (CKAN
+    refuses a chained action whose original does not exist)."""
+    names = [name for name in _action.__all__ if name not in DATASTORE_CHAINED]
+    if p.plugin_loaded("datastore"):
+        names += DATASTORE_CHAINED
+    return {name: getattr(_action, name) for name in names}
+
+
+@tk.blanket.actions(_actions)
 @tk.blanket.auth_functions
 @tk.blanket.helpers
 @tk.blanket.validators
@@ -27,6 +42,8 @@ class MesSchedulePlugin(p.SingletonPlugin, DefaultTranslation):
     p.implements(p.IPackageController, inherit=True)
     p.implements(p.IFacets, inherit=True)
     p.implements(p.IMiddleware, inherit=True)
+    if IXloader is not None:
+        p.implements(IXloader, inherit=True)
 
     # IConfigurer
 
@@ -43,8 +60,12 @@ class MesSchedulePlugin(p.SingletonPlugin, DefaultTranslation):
     # IResourceController: every publication (resource created, file uploaded or replaced, URL changed)
     # goes into the extension's own history table.
 
+    def before_resource_create(self, context: Context, resource: dict[str, Any]) -> None:
+        history.prepare_coverage(context)
+
     def before_resource_update(self, context: Context, current: dict[str, Any], resource: dict[str, Any]) -> None:
         history.remember_before_update(context, current, resource)
+        history.prepare_coverage(context)
 
     def after_resource_create(self, context: Context, resource: dict[str, Any]) -> None:
         history.record_resource(context, resource)
@@ -68,6 +89,11 @@ class MesSchedulePlugin(p.SingletonPlugin, DefaultTranslation):
 
     def after_dataset_search(self, search_results: dict[str, Any], search_params: dict[str, Any]) -> dict[str, Any]:
         return indexing.after_dataset_search(search_results, search_params)
+
+    # IXloader: a load into the DataStore that published new data is a publication (datastore_evidence).
+
+    def after_upload(self, context: Context, resource_dict: dict[str, Any], dataset_dict: dict[str, Any]) -> None:
+        datastore_evidence.after_load(context, resource_dict)
 
     # IFacets
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import ckan.model as model
 import ckan.plugins.toolkit as tk
 
 from ckanext.mes_schedule import localization, schedule, settings, vocab
@@ -16,10 +17,17 @@ __all__ = [
     "mes_schedule_rule_in_words",
     "mes_schedule_order",
     "mes_schedule_legal_basis",
+    "mes_schedule_user_name",
     # Chained core helpers: CKAN's own pages then show titles and descriptions in the UI language.
     "get_translated",
     "dataset_display_name",
 ]
+
+def mes_schedule_user_name(user_id: str | None) -> str:
+    """Who a row of the record names, as CKAN shows users (full name, else user name); "-" when unknown."""
+    user = model.User.get(user_id) if user_id else None
+    return user.display_name if user is not None else "-"
+
 
 # Fields that have _ru / _en companions in our schemas.
 _LOCALIZED_FIELDS = ("title", "notes", "description")

@@ -8,6 +8,9 @@ import dataclasses
 import datetime as dt
 from typing import Any, Optional
 
+import ckan.model as model
+import ckan.plugins.toolkit as tk
+
 from ckanext.mes_schedule import compliance, localization, schedule, vocab
 
 __all__ = [
@@ -15,6 +18,7 @@ __all__ = [
     "mes_schedule_deadline_status_label",
     "mes_schedule_period_label",
     "mes_schedule_long_date",
+    "mes_schedule_covers_choices",
 ]
 
 def mes_schedule_long_date(day: Optional[dt.date]) -> str:
@@ -88,6 +92,32 @@ def mes_schedule_upload_outlook(pkg: dict[str, Any]) -> Optional[dict[str, Any]]
     if not isinstance(pkg, dict) or not pkg.get("id") or pkg.get("mes_schedule_item") in (None, ""):
         return None
     return upload_outlook(pkg["id"], lang=localization.ui_lang())
+
+
+def mes_schedule_covers_choices(package_id: Any) -> list[dict[str, Any]]:
+    """The periods an upload to this dataset may declare it covers, the current one first (and selected by
+    default: an upload made now counts for it anyway), each with its outcome so far and due date, for the
+    resource form's select. Empty for a dataset outside the order or without periods."""
+    # (scheming's resource form knows the dataset by its name only)
+    package = model.Package.get(package_id) if isinstance(package_id, str) and package_id else None
+    if package is None:
+        return []
+    rows = compliance.assess_datasets(package_ids=[package.id])
+    if not rows:
+        return []
+    lang = localization.ui_lang()
+    choices = []
+    for outcome in reversed(rows[0].assessment.periods):
+        period = outcome.period
+        choices.append({
+            "value": period.label,
+            "text": tk._("{period}, due {due}: {outcome}").format(
+                period=localization.period_in_words(period, lang),
+                due=localization.long_date(period.due, lang),
+                outcome=vocab.outcome_label(outcome.outcome, lang).lower(),
+            ),
+        })
+    return choices
 
 
 # ------------------------------------------------------------------------------------------- my deadlines

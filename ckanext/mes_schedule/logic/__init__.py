@@ -10,6 +10,10 @@ ACTIONS: tuple[str, ...] = (
     "mes_schedule_event_create",
     "mes_schedule_event_list",
     "mes_schedule_event_delete",
+    "mes_schedule_declare_update",
     "mes_schedule_feed_token_create",
     "mes_schedule_feed_token_revoke",
 )
+
+#: CKAN's DataStore actions, chained when the datastore plugin is loaded: their writes are publications.
+DATASTORE_CHAINED: tuple[str, ...] = ("datastore_create", "datastore_upsert", "datastore_delete")

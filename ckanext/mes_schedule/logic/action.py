@@ -25,13 +25,14 @@ from ckan.types import Context, DataDict
 from ckanext.mes_schedule import (
     amendments,
     compliance,
+    datastore_evidence,
     history,
     localization,
     schedule,
     settings,
     vocab,
 )
-from ckanext.mes_schedule.logic import ACTIONS, schema
+from ckanext.mes_schedule.logic import ACTIONS, DATASTORE_CHAINED, schema
 from ckanext.mes_schedule.model import (
     RETRACTION,
     Event,
@@ -43,7 +44,7 @@ from ckanext.mes_schedule.model import (
     user_id,
 )
 
-__all__ = [*ACTIONS, "dataset_purge"]
+__all__ = [*ACTIONS, "dataset_purge", *DATASTORE_CHAINED]
 
 _ = tk._
 
@@ -441,6 +442,10 @@ def _publication(p: Publication) -> dict[str, Any]:
         "url": p.url,
         "sha256": p.sha256,
         "size": p.size,
+        "rows": p.rows,
+        "covers": p.covers,
+        "note": p.note,
+        "user_id": p.user_id,
         "published_at": p.published_at.isoformat() + "Z",
         "published_on": schedule.local_date(cast(dt.datetime, p.published_at)).isoformat(),
         "row_hash": p.row_hash,
@@ -475,7 +480,9 @@ def mes_schedule_publication_list(context: Context, data_dict: DataDict) -> list
     :type offset: int
 
     :returns: ``[{"id", "item", "package_id", "resource_id", "kind", "level" (``file``, ``link``, ``datastore``
-        or ``declared``), "url", "sha256" and "size" (of a stored file), "published_at" (UTC, ISO with Z),
+        or ``declared``), "url", "sha256" and "size" (of a stored file, or of what a DataStore write wrote),
+        "rows" (DataStore rows written), "covers" (the period it declares it covers, or null), "note" (of a
+        declaration), "user_id" (who), "published_at" (UTC, ISO with Z),
         "published_on" (the Asia/Almaty date), "row_hash" (its link in the item's hash chain)}]``
     :rtype: list of dictionaries
     """
@@ -660,6 +667,99 @@ def _item_holder(item: Optional[int]) -> Optional[str]:
     if item is None:
         return None
     return next((pid for pid, held in package_items(None).items() if held == item), None)
+
+
+# ------------------------------------------------------------------------------------------ declared updates
+
+#: What a declaration may be about: a link (an upload is recorded when its file is uploaded, the DataStore when
+#: it is written).
+_LINK_URL_TYPES = ("", None)
+
+
+def _declared_today(resource_id: str) -> Optional[dt.datetime]:
+    """When this resource's update was declared today (Asia/Almaty), if it was."""
+    start = localization.day_start_utc(localization.today())
+    return model.Session.scalar(
+        sa.select(sa.func.min(Publication.published_at)).where(
+            Publication.resource_id == resource_id,
+            Publication.level == "declared",
+            Publication.published_at >= start,
+            *compliance._effective(Publication),
+        )
+    )
+
+
+def mes_schedule_declare_update(context: Context, data_dict: DataDict) -> dict[str, Any]:
+    """Declare that the data at a link resource's unchanged address were updated (e.g. an API or a file the
+    ministry's own server overwrites). The publication is recorded as ``declared``, by the caller, at the server's
+    time; its evidence level shows it is the editor's word, not data the portal saw change. Once per resource per
+    day (Asia/Almaty).
+
+    Who may edit the resource's dataset may declare.
+
+    :param id: the resource's id; it must be a link (not an upload) of a dataset that holds an item of the order
+    :type id: string
+    :param note: what was updated (optional, at most 500 characters)
+    :type note: string
+    :param covers: the reporting period the update covers, one of the dataset's periods as
+        ``mes_schedule_compliance_show`` labels them (optional; without it the date decides)
+    :type covers: string
+
+    :returns: the publication, as ``mes_schedule_publication_list`` shows it
+    :rtype: dictionary
+    """
+    data, errors = _validate_id_first(data_dict, schema.mes_schedule_declare_update(), context, "id")
+    resource = model.Session.get(model.Resource, data["id"])
+    if resource is None or resource.state != "active":
+        raise tk.ObjectNotFound(_("Resource not found"))
+    tk.check_access("mes_schedule_declare_update", context, {"id": resource.id})
+    _raise(errors)
+    if resource.url_type not in _LINK_URL_TYPES or not resource.url:
+        raise tk.ValidationError(
+            {"id": [_("Only a link's update can be declared: an upload is recorded when its file is uploaded.")]}
+        )
+    if package_items([resource.package_id]).get(resource.package_id) is None:
+        raise tk.ValidationError({"id": [_("This dataset holds no item of the order: nothing to declare.")]})
+    covers = compliance.check_covers(resource.package_id, data.get("covers"), "covers")
+    history.lock_item(package_items([resource.package_id]).get(resource.package_id))
+    earlier = _declared_today(resource.id)
+    if earlier is not None:
+        _end_transaction(context)
+        raise tk.ValidationError(
+            {"id": [_("An update of this link was already declared today at {time}; once a day is enough.").format(
+                time=localization.local_time(earlier))]}
+        )
+    evidence = history.Evidence("declared", resource.url)
+    row = history.record_publication(
+        context, resource.id, "declared", evidence, covers=covers, note=data.get("note") or None
+    )
+    if row is None:  # pragma: no cover - checked above; a dataset emptied meanwhile
+        _end_transaction(context)
+        raise tk.ValidationError({"id": [_("This dataset holds no item of the order: nothing to declare.")]})
+    result = _publication(row)
+    _commit(context)
+    return result
+
+
+# ---------------------------------------------------------------------------------------- DataStore writes
+
+
+@tk.chained_action
+def datastore_create(original_action: Callable[..., Any], context: Context, data_dict: DataDict) -> Any:
+    """CKAN's datastore_create; records written with it are a publication (datastore_evidence)."""
+    return datastore_evidence.chained_create(original_action, context, data_dict)
+
+
+@tk.chained_action
+def datastore_upsert(original_action: Callable[..., Any], context: Context, data_dict: DataDict) -> Any:
+    """CKAN's datastore_upsert; the records it writes are a publication (datastore_evidence)."""
+    return datastore_evidence.chained_upsert(original_action, context, data_dict)
+
+
+@tk.chained_action
+def datastore_delete(original_action: Callable[..., Any], context: Context, data_dict: DataDict) -> Any:
+    """CKAN's datastore_delete; rows it removes are a publication (datastore_evidence)."""
+    return datastore_evidence.chained_delete(original_action, context, data_dict)
 
 
 # -------------------------------------------------------------------------------------------------- purge

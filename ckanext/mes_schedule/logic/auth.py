@@ -86,6 +86,18 @@ def mes_schedule_event_delete(context: Context, data_dict: DataDict) -> AuthResu
     return _org_admin(context, _package(holders[0] if holders else event.package_id))
 
 
+def mes_schedule_declare_update(context: Context, data_dict: DataDict) -> AuthResult:
+    # Who may change the resource (editors of its dataset, collaborators, sysadmins) may declare its link updated.
+    resource_id = data_dict.get("id")
+    resource = model.Session.get(model.Resource, resource_id) if isinstance(resource_id, str) and resource_id else None
+    if resource is None:
+        return {"success": False, "msg": _("Resource not found")}
+    fresh: Context = {  # type: ignore[typeddict-item]
+        key: value for key, value in context.items() if key not in ("package", "resource")
+    }
+    return authz.is_authorized("package_update", fresh, {"id": resource.package_id})
+
+
 def _own_feed_token(context: Context, data_dict: DataDict) -> AuthResult:
     """A personal calendar address is its user's: only they manage it (and sysadmins, whom CKAN lets through
     before asking here). Anonymous callers are refused by CKAN (no `auth_allow_anonymous_access`)."""

@@ -12,6 +12,7 @@ from ckanext.mes_schedule.logic import ACTIONS, validators_api as v
 __all__ = [*ACTIONS]
 
 NOTE_MAX_LENGTH = 1000
+DECLARATION_NOTE_MAX_LENGTH = 500
 PUBLICATIONS_DEFAULT_LIMIT = 100
 
 
@@ -93,6 +94,14 @@ def mes_schedule_event_list() -> Schema:
 
 def mes_schedule_event_delete() -> Schema:
     return {**_required_id("id"), "reason": [*_text("ignore_empty"), v.mes_schedule_max_length(NOTE_MAX_LENGTH)]}
+
+
+def mes_schedule_declare_update() -> Schema:
+    return {
+        **_required_id("id"),
+        "note": [*_text("ignore_empty"), v.mes_schedule_max_length(DECLARATION_NOTE_MAX_LENGTH)],
+        "covers": _text("ignore_empty"),
+    }
 
 
 def mes_schedule_feed_token_create() -> Schema:

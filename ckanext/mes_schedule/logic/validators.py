@@ -13,7 +13,7 @@ import ckan.plugins.toolkit as tk
 from ckan.logic.validators import email_pattern
 from ckan.types import Context, FlattenDataDict, FlattenErrorDict, FlattenKey
 
-from ckanext.mes_schedule import schedule, settings, vocab
+from ckanext.mes_schedule import compliance, history, schedule, settings, vocab
 from ckanext.mes_schedule.model import extras_in_column
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "mes_schedule_set_by_act",
     "mes_schedule_item_in_order",
     "mes_schedule_maintainer_emails",
+    "mes_schedule_covers_declared",
 ]
 
 _ = tk._
@@ -271,3 +272,28 @@ def mes_schedule_item_in_order(
             )
         )
         raise tk.StopOnError
+
+
+def mes_schedule_covers_declared(
+    key: FlattenKey, data: FlattenDataDict, errors: FlattenErrorDict, context: Context
+) -> None:
+    """The reporting period a resource's upload (or new link) declares it covers (compliance model, section 6).
+
+    Checked against the dataset's periods, then taken out of the resource: it is handed to the history for the
+    publication this action records (`history.declare_coverage`), never stored on the resource, so that a
+    declaration made for one upload cannot silently carry over to the next one."""
+    value = data.pop(key, None)
+    if value is None or value is tk.missing or (isinstance(value, str) and not value.strip()):
+        raise tk.StopOnError
+    package = _stored_package(data, context)
+    if package is None:
+        errors[key].append(_("Declare the period once the dataset exists."))
+        raise tk.StopOnError
+    try:
+        label = compliance.check_covers(package.id, value, "mes_schedule_covers")
+    except tk.ValidationError as e:
+        errors[key].extend(e.error_dict.get("mes_schedule_covers") or [])  # type: ignore[arg-type]
+        raise tk.StopOnError from None
+    resource_id = data.get(key[:-1] + ("id",))
+    history.declare_coverage(context, resource_id if isinstance(resource_id, str) else None, str(label))
+    raise tk.StopOnError

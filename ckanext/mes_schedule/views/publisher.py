@@ -8,7 +8,9 @@ Routes (blueprint ``mes_schedule_publisher``):
 - ``/compliance/calendar/<token>.ics``: a user's personal address: what that user may see, private datasets
   included, without any header (404 once revoked, or when the user is no longer active);
 - ``/dashboard/deadlines``: the logged-in user's editable scheduled datasets, soonest deadline first, and their
-  personal calendar address (made and revoked by the two POST forms of the page).
+  personal calendar address (made and revoked by the two POST forms of the page);
+- ``/dataset/<id>/declare-update`` (POST, from the dataset page's form): an editor declares that the data at one
+  of the dataset's links were updated (action ``mes_schedule_declare_update``).
 
 Feeds list private datasets only to a caller who sends an API token (``Authorization`` header, as for the
 API) of a user who may see them, or through a personal address. A browser session (cookie) is not enough: a
@@ -25,6 +27,7 @@ from urllib.parse import urlencode, urlparse
 
 from flask import Blueprint, Response, make_response, request
 
+import ckan.model as model
 import ckan.plugins.toolkit as tk
 from ckan.common import current_user
 
@@ -200,6 +203,34 @@ def feed_token_revoke() -> Response:
     return tk.redirect_to("mes_schedule_publisher.dashboard_deadlines")
 
 
+def declare_update(id: str) -> Response:
+    """The dataset page's declaration form: record it, say what was recorded, back to the dataset page."""
+    pkg = model.Package.get(id)
+    resource_id = request.form.get("resource_id", "")
+    resource = model.Session.get(model.Resource, resource_id) if resource_id else None
+    if pkg is None or pkg.state != "active" or (resource is not None and resource.package_id != pkg.id):
+        return tk.abort(404, tk._("Dataset not found"))
+    data = {"id": resource_id, "note": request.form.get("note", ""), "covers": request.form.get("covers", "")}
+    try:
+        row = tk.get_action("mes_schedule_declare_update")(context(), data)
+    except tk.NotAuthorized:
+        return tk.abort(403, tk._("Unauthorized to update dataset"))
+    except tk.ObjectNotFound:
+        return tk.abort(404, tk._("Resource not found"))
+    except tk.ValidationError as e:
+        messages = [str(m) for field in e.error_dict.values() for m in (field if isinstance(field, list) else [field])]
+        tk.h.flash_error(" ".join(messages) or tk._("The update could not be recorded."))
+        return tk.redirect_to("dataset.read", id=pkg.name)
+    when = localization.long_date(schedule.local_date(dt.datetime.fromisoformat(row["published_at"][:-1])),
+                                  localization.ui_lang())
+    if row.get("covers"):
+        message = tk._("Recorded: the data at this link were declared updated on {date}, for {period}.")
+    else:
+        message = tk._("Recorded: the data at this link were declared updated on {date}.")
+    tk.h.flash_success(message.format(date=when, period=row.get("covers")))
+    return tk.redirect_to("dataset.read", id=pkg.name)
+
+
 # -------------------------------------------------------------------------------------------------- routes
 
 mes_schedule_publisher.add_url_rule("/compliance/calendar.ics", view_func=portal_calendar, endpoint="calendar")
@@ -222,4 +253,7 @@ mes_schedule_publisher.add_url_rule(
 mes_schedule_publisher.add_url_rule(
     "/dashboard/deadlines/calendar-address/revoke", view_func=feed_token_revoke, endpoint="feed_token_revoke",
     methods=["POST"],
+)
+mes_schedule_publisher.add_url_rule(
+    "/dataset/<id>/declare-update", view_func=declare_update, endpoint="declare_update", methods=["POST"]
 )
