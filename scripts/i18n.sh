@@ -10,7 +10,9 @@
 # Why a directory of our own: CKAN offers only the locales that are folders of `ckan.i18n_directory` (default:
 # the installed ckan/i18n, which has ru but no kk) and refuses to start when `ckan.locale_default` is not one
 # of them. The directory built here links every locale folder of the installed CKAN and adds `kk` from
-# ckanext/mes_schedule/i18n-core/ (our Kazakh catalog of CKAN's own strings, gettext domain `ckan`).
+# ckanext/mes_schedule/i18n-core/ (our Kazakh catalog of CKAN's own strings, gettext domain `ckan`); for `ru`
+# it merges our Russian catalog of CKAN's strings over CKAN's own (one term, "набор данных"; the strings CKAN
+# leaves untranslated) into <dir>/.merged/ru and links `ru` to it.
 # The ini then says:
 #   ckan.i18n_directory = <printed path>
 #   ckan.locale_default = kk

@@ -112,10 +112,23 @@ compile_translations() {
     bash "$REPO/scripts/i18n.sh" compile || die "stack: could not compile the translations"
 }
 
+# axe-core and puppeteer-core for tests/test_accessibility.py (they drive the system Chromium; no download).
+install_a11y() {
+    local dir=$REPO/tests/a11y
+    command -v npm >/dev/null || { say "stack: npm not found: tests/test_accessibility.py will be skipped"; return 0; }
+    if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+        say "stack: npm ci in tests/a11y"
+        (cd "$dir" && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error) >"$LOG_DIR/npm.log" 2>&1 \
+            || die "stack: npm ci failed; see $LOG_DIR/npm.log"
+        touch "$dir/node_modules"
+    fi
+}
+
 cmd_install() {
     mkdir -p "$LOG_DIR"
     install_system
     install_python
+    install_a11y
     compile_translations
     bash "$REPO/scripts/solr.sh" build
 }
@@ -296,6 +309,8 @@ ckan_config() {
         "scheming.organization_schemas = ckanext.mes_schedule:schemas/organization.yaml" \
         "ckanext.dcat.rdf.profiles = euro_dcat_ap_3 mes_schedule" \
         "ckan.site_title = Ашық деректер: Білім және ғылым министрлігі" \
+        "ckanext.mes_schedule.site_title_ru = Открытые данные: Министерство образования и науки" \
+        "ckanext.mes_schedule.site_title_en = Open data: Ministry of Education and Science" \
         "ckan.auth.create_user_via_web = false" \
         "ckan.csrf_protection.ignore_extensions = false" \
         "REMEMBER_COOKIE_SAMESITE = Lax" \

@@ -66,3 +66,32 @@ def test_choosing_the_overdue_filter_leaves_only_overdue_rows(live_server, brows
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     assert browser.save_screenshot(str(SCREENSHOTS / "compliance-overdue.png"))
+
+
+# The titles the citizen clicks, in the reader's language (world's "on-time" dataset).
+_TITLES = {"/kk": "Деректер 5", "/ru": "Данные 5", "/en": "Data 5"}
+
+
+# (English is the test configuration's default language, so Kazakh has its prefix here.)
+@pytest.mark.parametrize("lang", ["/kk", "/ru", "/en"])
+def test_a_citizen_finds_the_record_from_the_home_page(live_server, browser, lang):
+    """Home -> the Compliance menu item -> a dataset -> its history, by clicks alone, in kk, ru and en; the page
+    shows the dataset's period strip and its table."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(browser, 30)
+    browser.get(f"{live_server}{lang}/")
+    browser.find_element(By.CSS_SELECTOR, f'nav a[href="{lang}/compliance"]').click()
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "table.mes-compliance-table")))
+    link = browser.find_element(By.CSS_SELECTOR, 'table.mes-compliance-table a[href$="/dataset/on-time"]')
+    assert _TITLES[lang] in link.text
+    link.click()
+    wait.until(ec.url_contains("/dataset/on-time"))
+    browser.find_element(By.CSS_SELECTOR, 'a[href$="/dataset/on-time/compliance"]').click()
+    wait.until(ec.url_contains("/dataset/on-time/compliance"))
+    strip = browser.find_element(By.CSS_SELECTOR, "svg[role=img]")
+    assert strip.get_attribute("aria-label"), "the period strip has an accessible name"
+    assert browser.find_elements(By.CSS_SELECTOR, "table"), "the periods as a table"
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang").startswith(lang.strip("/"))

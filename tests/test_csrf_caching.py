@@ -265,9 +265,15 @@ _ADDRESSES = {
     "mes_schedule_publisher.organization_calendar": ("/organization/mes-rk/calendar.ics", "token"),
     "mes_schedule_publisher.dataset_calendar": ("/dataset/register/calendar.ics", "token"),
     "mes_schedule_publisher.dashboard_deadlines": ("/dashboard/deadlines", "both"),
+    "mes_schedule_charts.portal_chart": ("/compliance/chart.svg", "both"),
+    "mes_schedule_charts.organization_chart": ("/organization/mes-rk/compliance/chart.svg", "both"),
+    "mes_schedule_charts.period_strip": ("/dataset/register/periods.svg", "both"),
 }
 # Addresses whose caching is tested beside their feature: a personal calendar needs a secret address first.
-_TESTED_ELSEWHERE = {"mes_schedule_publisher.personal_calendar"}  # tests/test_calendar_private.py: always private
+_TESTED_ELSEWHERE = {
+    "mes_schedule_publisher.personal_calendar",  # tests/test_calendar_private.py: always private
+    "mes_schedule_publisher.after_login",  # only redirects; tests/test_publisher_flow.py
+}
 _DOWNLOADS = ("/compliance.csv", "/compliance.json", "/organization/compliance/mes-rk.csv",
               "/organization/compliance/mes-rk.json")
 
@@ -310,15 +316,15 @@ class TestCachingByIdentity:
         by_cookie = browser.get(path, follow_redirects=False)
         assert by_token.status_code == 200, (path, by_token.status_code)
 
-        assert "private" in _directives(by_token) and "public" not in _directives(by_token) or (
-            endpoint == "mes_schedule.badge"  # the same public badge for everyone
-        )
+        # A public dataset's badge and period strip are the same picture for everyone who may see it.
+        same_for_all = endpoint in ("mes_schedule.badge", "mes_schedule_charts.period_strip")
+        assert "private" in _directives(by_token) and "public" not in _directives(by_token) or same_for_all
         assert "authorization" in _vary(by_token) and "authorization" in _vary(anonymous)
         if depends_on == "both":
             assert "cookie" in _vary(anonymous) and "cookie" in _vary(by_cookie)
-            if endpoint != "mes_schedule.badge" and anonymous.status_code == 200:
+            if not same_for_all and anonymous.status_code == 200:
                 assert "public" in _directives(anonymous)
-            if endpoint not in ("mes_schedule.badge",):
+            if not same_for_all:
                 assert "public" not in _directives(by_cookie), (path, by_cookie.headers.get("Cache-Control"))
         else:
             # A feed lists the same with or without a browser session: both stay cacheable.
@@ -332,5 +338,5 @@ class TestCachingByIdentity:
         assert {"private", "no-store"} <= _directives(response)
         assert app.get("/dataset/hidden-row/compliance.svg").status_code == 404
         public = app.get("/dataset/register/compliance.svg")
-        assert public.headers["Cache-Control"] == "public, max-age=300"
+        assert public.headers["Cache-Control"] == "public, no-cache"
 

@@ -43,8 +43,9 @@ CKAN_POT = Path(ckan.__file__).parent / "i18n" / "ckan.pot"
 VENV = Path(sys.prefix)
 LANGS = ("kk", "ru", "en")
 TRANSLATED = ("kk", "ru")  # English is the source language
-# Entries of the core catalog that exist only from this CKAN version on carry this translator comment.
-NEWER_CKAN_MARK = re.compile(r"CKAN (\d+)\.(\d+)\+")
+# Entries of the core catalog that exist only from this CKAN version on ("CKAN 2.12+") or only in one version
+# ("CKAN 2.11 only") carry this translator comment.
+VERSION_MARK = re.compile(r"CKAN (\d+)\.(\d+)(\+| only)")
 
 _BRACE = re.compile(r"\{[A-Za-z0-9_]*\}")
 _PERCENT = re.compile(r"%(?:\([A-Za-z0-9_]+\))?[sdifr]")
@@ -165,8 +166,8 @@ def test_core_catalog_holds_only_strings_of_the_installed_ckan() -> None:
         if not m.id:
             continue
         comments = " ".join(m.auto_comments + m.user_comments)
-        newer = [tuple(int(x) for x in hit) for hit in NEWER_CKAN_MARK.findall(comments)]
-        if newer and version < min(newer):
+        marks = [((int(major), int(minor)), kind) for major, minor, kind in VERSION_MARK.findall(comments)]
+        if any(version < marked if kind == "+" else version != marked for marked, kind in marks):
             continue
         if _key(m) not in known:
             unknown.append(_label(_key(m)))
@@ -210,11 +211,13 @@ def test_build_dir_links_ckans_locales_and_adds_kazakh(tmp_path: Path) -> None:
     assert target == tmp_path / f"i18n-{VENV.name}"
     ckan_dir = CKAN_POT.parent
     assert os.readlink(target / "kk") == str(CORE_I18N / "kk")
-    assert os.readlink(target / "ru") == str(ckan_dir / "ru")
+    # Russian: CKAN's catalog with ours merged over it (tests/test_languages.py checks the merge itself).
+    assert os.readlink(target / "ru") == str(target / ".merged" / "ru")
+    assert os.readlink(target / "de") == str(ckan_dir / "de")
     assert os.readlink(target / "ckan.pot") == str(CKAN_POT)  # build_js_translations reads it
     assert not (target / "__pycache__").exists()
     ckan_locales = {p.name for p in ckan_dir.iterdir() if (p / "LC_MESSAGES").is_dir()}
-    assert {p.name for p in target.iterdir()} == ckan_locales | {"kk", "ckan.pot"}
+    assert {p.name for p in target.iterdir()} == ckan_locales | {"kk", "ckan.pot", ".merged"}
 
     # A second run changes nothing; a locale gone from CKAN goes away; what the script did not make stays.
     (target / "xx").symlink_to(ckan_dir / "ru")

@@ -600,3 +600,20 @@ def test_a_private_dataset_never_shows_to_those_who_may_not_see_it(app, world, h
         # The other organisation's editor was told about their own organisation's dataset, and only that.
         (own,) = [m for rcpts, m, _ in smtp.received if user["email"].lower() in rcpts]
         assert "elsewhere" in _parts(own)[0]
+
+
+# ------------------------------------------------------------------------------------------ collaborators
+
+
+@pytest.mark.ckan_config("ckan.auth.allow_dataset_collaborators", "true")
+def test_a_private_dataset_shows_to_its_collaborators_only(app, world):
+    # A collaborator who is no member of the organisation sees the private dataset on the compliance pages;
+    # nobody else outside it does. (Reading collaborations once failed with an AttributeError, a 500.)
+    hidden = factories.Dataset(owner_org=world["org"]["id"], name="draft-register", private=True, **legal(9))
+    collaborator = factories.UserWithToken()
+    helpers.call_action("package_collaborator_create", id=hidden["id"], user_id=collaborator["id"],
+                        capacity="editor")
+    seen = app.get("/compliance.json", headers={"Authorization": collaborator["token"]})
+    assert seen.status_code == 200 and "draft-register" in {r["name"] for r in seen.json["results"]}
+    unseen = app.get("/compliance.json", headers={"Authorization": world["other_member"]["token"]})
+    assert "draft-register" not in {r["name"] for r in unseen.json["results"]}

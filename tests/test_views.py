@@ -369,7 +369,7 @@ class TestBadge:
         first = app.get("/dataset/on-time/compliance.svg", query_string={"as_of": AS_OF})
         etag = first.headers["ETag"]
         assert etag == badge.etag("on_time", "en", dt.date(2026, 2, 15))
-        assert first.headers["Cache-Control"] == "public, max-age=300"
+        assert first.headers["Cache-Control"] == "public, no-cache"
         url = "/dataset/on-time/compliance.svg"
         again = app.get(url, query_string={"as_of": AS_OF}, headers={"If-None-Match": etag})
         assert again.status_code == 304 and again.bytes == b""

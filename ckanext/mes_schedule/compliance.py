@@ -270,9 +270,9 @@ def visibility_for(user_name: Optional[str]) -> Visibility:
     editable = frozenset(r.group_id for r in memberships if r.capacity in ("editor", "admin"))
     collaborations: frozenset[str] = frozenset()
     if authz.check_config_permission("allow_dataset_collaborators"):
-        pc = model.package_collaborator_table
+        member = model.PackageMember
         collaborations = frozenset(
-            pid for (pid,) in model.Session.execute(sa.select(pc.c.package_id).where(pc.c.user_id == user.id))
+            model.Session.scalars(sa.select(member.package_id).where(member.user_id == user.id))
         )
     return Visibility(False, orgs, collaborations, editable)
 

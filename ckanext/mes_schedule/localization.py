@@ -2,20 +2,24 @@
 
 Everything that decides which of the portal's three languages (kk, ru, en) a page, a badge, a feed or an
 e-mail speaks, how a date or a period is written in it, and what "today" is in Kazakhstan, lives here; the
-rest of the package calls these functions instead of reducing locales or formatting dates itself.
+rest of the package calls these functions instead of reducing locales or formatting dates itself. So do the
+words CKAN itself shows from its own records: the site title, organisations' titles and descriptions (their
+`_ru` / `_en` fields of the organisation schema) and licence titles (`*_view` functions below, called from
+the plugin's view hooks).
 """
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from typing import Any, Iterator, Mapping, Optional
+from typing import Any, Iterable, Iterator, Mapping, Optional
 
 import flask
 from babel.dates import format_date
 
+import ckan.model as model
 import ckan.plugins.toolkit as tk
 
-from ckanext.mes_schedule import schedule, vocab
+from ckanext.mes_schedule import schedule, settings, vocab
 
 __all__ = [
     "LANGS",
@@ -28,6 +32,12 @@ __all__ = [
     "period_in_words",
     "today",
     "utcnow",
+    "site_title",
+    "act_url",
+    "act_text_lang",
+    "organization_view",
+    "dataset_view",
+    "search_facets_view",
 ]
 
 LANGS = vocab.LANGS
@@ -91,11 +101,17 @@ def request_context() -> contextlib.AbstractContextManager[Any]:
     return internal.app.test_request_context()
 
 
+# CLDR's long Russian date ends in the abbreviation "г.", which doubles the full stop of every sentence that
+# ends with a date ("... 30 ноября 2026 г.."); the word in full is what Kazakhstan's legal texts write.
+_LONG_DATE_PATTERNS = {"ru": "d MMMM y 'года'"}
+
+
 def long_date(day: Optional[dt.date], lang: str) -> str:
-    """A date written out in `lang` (e.g. "2026 ж. 31 желтоқсан", "31 декабря 2026 г.")."""
+    """A date written out in `lang` (e.g. "2026 ж. 31 желтоқсан", "31 декабря 2026 года", "December 31, 2026");
+    never ends in a full stop, so a sentence may end with it."""
     if day is None:
         return ""
-    return format_date(day, format="long", locale=lang)
+    return format_date(day, format=_LONG_DATE_PATTERNS.get(lang, "long"), locale=lang)
 
 
 def period_in_words(period: schedule.Period, lang: str) -> str:
@@ -130,3 +146,100 @@ def day_start_utc(day: dt.date) -> dt.datetime:
 def local_time(moment: dt.datetime) -> str:
     """A naive UTC timestamp as the local (Asia/Almaty) time of day, HH:MM."""
     return moment.replace(tzinfo=dt.timezone.utc).astimezone(schedule.TZ).strftime("%H:%M")
+
+
+# ------------------------------------------------------------------------ words CKAN shows from its own records
+
+
+def site_title(lang: str) -> str:
+    """The portal's name in `lang`: `ckanext.mes_schedule.site_title_ru` / `_en` when set, else CKAN's site
+    title (the Kazakh name, which a sysadmin may also change at /ckan-admin/config)."""
+    from ckan.lib.app_globals import app_globals
+
+    return settings.site_title(lang) or str(app_globals.site_title or tk.config.get("ckan.site_title") or "")
+
+
+# adilet.zan.kz serves an act's text under a language folder (/kaz/, /rus/); its English folder holds only some
+# acts, so English readers get the Russian text, the official language they are likelier to read.
+_ADILET_FOLDERS = {"kk": "/kaz/", "ru": "/rus/"}
+_ACT_TEXT_LANGS = {"kk": "kk", "ru": "ru", "en": "ru"}
+
+
+def act_text_lang(lang: str) -> str:
+    """The language of the act's text that a reader of `lang` gets (kk or ru; the link's `hreflang`)."""
+    return _ACT_TEXT_LANGS.get(lang, "ru")
+
+
+def act_url(url: str, lang: str) -> str:
+    """The address of an act's text on adilet.zan.kz for a reader of `lang` (other addresses unchanged)."""
+    if "adilet.zan.kz/" not in url:
+        return url
+    wanted = _ADILET_FOLDERS[act_text_lang(lang)]
+    for folder in _ADILET_FOLDERS.values():
+        if folder in url:
+            return url.replace(folder, wanted, 1)
+    return url
+
+
+# Fields of the organisation schema (schemas/organization.yaml) with _ru / _en companions.
+_ORGANIZATION_FIELDS = ("title", "description")
+
+
+def _stored_texts(org: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The _ru / _en fields of an organisation dict: top-level (after the schema), in its `extras` list (as
+    dictized), or, for the bare organisation a dataset or a facet carries, from the database."""
+    if any(f"{field}_{lang}" in org for field in _ORGANIZATION_FIELDS for lang in LANGS):
+        return org
+    extras = org.get("extras")
+    if isinstance(extras, dict) and extras:
+        return extras
+    if isinstance(extras, list) and extras:
+        return {str(e.get("key")): e.get("value") for e in extras if isinstance(e, dict)}
+    group = model.Group.get(org.get("id") or org.get("name") or "")
+    return dict(group.extras or {}) if group is not None else {}
+
+
+def organization_view(org: dict[str, Any], lang: Optional[str] = None) -> dict[str, Any]:
+    """An organisation dict about to be shown: title, display name and description in the UI language (the
+    Kazakh originals stay when the translation is empty). Changes `org` in place and returns it."""
+    lang = lang or ui_lang()
+    if lang == "kk" or not isinstance(org, dict):
+        return org
+    texts = _stored_texts(org)
+    title, description = texts.get(f"title_{lang}"), texts.get(f"description_{lang}")
+    if title:
+        org["title"] = org["display_name"] = title
+    if description:
+        org["description"] = description
+    return org
+
+
+def dataset_view(pkg_dict: dict[str, Any]) -> dict[str, Any]:
+    """A dataset dict about to be shown: its organisation in the UI language, and its licence title translated
+    now (the dict may come from the search index, written in whatever language the last save spoke)."""
+    if isinstance(pkg_dict.get("organization"), dict):
+        organization_view(pkg_dict["organization"])
+    license_id = pkg_dict.get("license_id")
+    found = model.Package.get_license_register().get(license_id) if license_id else None
+    if found is not None:
+        pkg_dict["license_title"] = found.title
+    return pkg_dict
+
+
+def _titles_by_name(names: Iterable[str], lang: str) -> dict[str, str]:
+    groups = model.Session.query(model.Group).filter(model.Group.name.in_(list(names))).all()
+    titles = {g.name: str((g.extras or {}).get(f"title_{lang}") or "") for g in groups}
+    return {name: title for name, title in titles.items() if title}
+
+
+def search_facets_view(search_results: dict[str, Any]) -> dict[str, Any]:
+    """Search results about to be shown or returned: the organisation facet's items (the facet list and the
+    "filtered by" pills read `display_name`) named in the UI language."""
+    lang = ui_lang()
+    items = ((search_results.get("search_facets") or {}).get("organization") or {}).get("items") or []
+    if lang == "kk" or not items:
+        return search_results
+    titles = _titles_by_name((item["name"] for item in items), lang)
+    for item in items:
+        item["display_name"] = titles.get(item["name"], item["display_name"])
+    return search_results

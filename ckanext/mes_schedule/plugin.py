@@ -10,8 +10,17 @@ from ckan.lib.plugins import DefaultTranslation
 from ckan.types import Context
 
 # Importing the model registers the extension's tables with CKAN's metadata (tests clean them between runs).
-from ckanext.mes_schedule import amendments, csrf, datastore_evidence, history, indexing, model as _model  # noqa: F401
+from ckanext.mes_schedule import (  # noqa: F401
+    amendments,
+    csrf,
+    datastore_evidence,
+    history,
+    indexing,
+    localization,
+    model as _model,
+)
 from ckanext.mes_schedule.logic import DATASTORE_CHAINED, action as _action
+from ckanext.mes_schedule.views import publisher as _publisher
 
 try:  # XLoader is optional: with it, its loads are publications too
     from ckanext.xloader.interfaces import IXloader
@@ -40,6 +49,7 @@ class MesSchedulePlugin(p.SingletonPlugin, DefaultTranslation):
     p.implements(p.ITranslation)
     p.implements(p.IResourceController, inherit=True)
     p.implements(p.IPackageController, inherit=True)
+    p.implements(p.IOrganizationController, inherit=True)
     p.implements(p.IFacets, inherit=True)
     p.implements(p.IMiddleware, inherit=True)
     if IXloader is not None:
@@ -51,6 +61,8 @@ class MesSchedulePlugin(p.SingletonPlugin, DefaultTranslation):
         tk.add_template_directory(config_, "templates")
         tk.add_public_directory(config_, "public")
         tk.add_resource("assets", "mes_schedule")
+        # After login, editors of scheduled datasets land on "My deadlines" (unless the ini names another route).
+        _publisher.route_after_login_default(config_)
 
     # IMiddleware: the CSRF check holds for every cookie session on every view (csrf.py).
 
@@ -88,7 +100,16 @@ class MesSchedulePlugin(p.SingletonPlugin, DefaultTranslation):
         return indexing.before_dataset_index(pkg_dict)
 
     def after_dataset_search(self, search_results: dict[str, Any], search_params: dict[str, Any]) -> dict[str, Any]:
-        return indexing.after_dataset_search(search_results, search_params)
+        return localization.search_facets_view(indexing.after_dataset_search(search_results, search_params))
+
+    # Pages show CKAN's records in the reader's language: a dataset's organisation and licence title, and
+    # (IOrganizationController) organisations on their list, their pages and a dataset page's sidebar.
+
+    def before_dataset_view(self, pkg_dict: dict[str, Any]) -> dict[str, Any]:
+        return localization.dataset_view(pkg_dict)
+
+    def before_view(self, data_dict: dict[str, Any]) -> dict[str, Any]:
+        return localization.organization_view(data_dict)
 
     # IXloader: a load into the DataStore that published new data is a publication (datastore_evidence).
 

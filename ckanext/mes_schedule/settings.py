@@ -25,6 +25,7 @@ __all__ = [
     "max_recipients_per_dataset",
     "dcat_contact_email",
     "dcat_theme",
+    "site_title",
 ]
 
 
@@ -137,6 +138,11 @@ def max_recipients_per_dataset() -> int:
     """How many people a reminder run tells about one dataset, at most."""
     key = "ckanext.mes_schedule.max_recipients_per_dataset"
     return _whole_number(key, option(key), 1)
+
+
+def site_title(lang: str) -> str:
+    """The portal's name configured for `lang` (ru, en; kk is CKAN's own `ckan.site_title`); "" when unset."""
+    return str(tk.config.get(f"ckanext.mes_schedule.site_title_{lang}") or "").strip() if lang != "kk" else ""
 
 
 # ------------------------------------------------------------------------------ DCAT (ckanext-dcat profile)

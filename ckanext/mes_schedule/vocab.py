@@ -65,7 +65,7 @@ def frequency_label(value: str | None, lang: str = "en") -> str:
 # Same colours as the .mes-status-* classes of assets/mes_schedule.css (tests keep the two in step).
 STATUS_COLOURS: dict[str, str] = {
     "on_time": "#2e7d32",
-    "due_soon": "#b26a00",
+    "due_soon": "#a35f00",  # 5.0:1 with white text (WCAG AA); #b26a00 was 4.2:1
     "late": "#8d6e00",
     "overdue": "#c62828",
     "never_published": "#6d1b1b",

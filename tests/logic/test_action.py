@@ -309,7 +309,7 @@ class TestPublicationList:
         assert [p["published_on"] for p in result] == ["2027-01-01", "2026-12-31", "2026-01-10"]
         assert set(result[0]) == {
             "id", "item", "package_id", "resource_id", "kind", "level", "url", "sha256", "size", "published_at",
-            "published_on", "row_hash",
+            "published_on", "row_hash", "rows", "covers", "note", "user_id",
         }
         page = helpers.call_action("mes_schedule_publication_list", id=dataset["id"], limit=1, offset=1)
         assert [p["published_at"] for p in page] == ["2026-12-31T18:30:00Z"]

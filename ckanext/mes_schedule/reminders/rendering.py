@@ -6,7 +6,7 @@ from typing import Any, NamedTuple
 
 import ckan.plugins.toolkit as tk
 
-from ckanext.mes_schedule import localization, schedule
+from ckanext.mes_schedule import localization, schedule, settings
 from ckanext.mes_schedule.reminders.planning import DUE_SOON, ESCALATION, OVERDUE, Digest, DigestEntry
 
 __all__ = ["Rendered", "dataset_link", "subject", "entry_vars", "render_digest"]
@@ -22,8 +22,9 @@ def _site_url() -> str:
     return (tk.config.get("ckan.site_url") or "").rstrip("/")
 
 
-def _site_title() -> str:
-    return tk.config.get("ckan.site_title") or "CKAN"
+def _site_title(lang: str = "kk") -> str:
+    # The portal's name in the recipient's language when the portal names itself in it (settings.site_title).
+    return settings.site_title(lang) or tk.config.get("ckan.site_title") or "CKAN"
 
 
 def dataset_link(name: str) -> str:
@@ -48,7 +49,7 @@ def subject(digest: Digest) -> str:
         text = tk.ungettext(
             "Reminder: {n} dataset is due soon", "Reminder: {n} datasets are due soon", n
         ).format(n=n)
-    return f"[{_site_title()}] {text}"
+    return f"[{_site_title(digest.recipient.language)}] {text}"
 
 
 def entry_vars(entry: DigestEntry, lang: str) -> dict[str, Any]:

@@ -7,13 +7,14 @@ import datetime as dt
 from typing import Any, Callable, Mapping, Optional, TypeVar, Union
 
 from flask import Response, current_app, request
-from werkzeug.datastructures import MultiDict
+from werkzeug.datastructures import MultiDict, ResponseCacheControl
 from werkzeug.http import http_date, unquote_etag
 
 import ckan.plugins.toolkit as tk
 from ckan.common import current_user
 
 __all__ = [
+    "OwnCachingResponse",
     "user_name",
     "context",
     "error_text",
@@ -98,7 +99,7 @@ def cache_by_identity(response: Response) -> Response:
 
     Registered on the blueprints, this runs before CKAN's own after-request hook, which rewrites Cache-Control
     from `ckan.cache_expires` ("public") unless the request's environ holds `__no_cache__` ("private"); the
-    badge sets its own header (views/compliance.py, `_OwnCachingResponse`) and keeps it.
+    badge sets its own header (`OwnCachingResponse` below) and keeps it.
     """
     header = tk.config.get("apitoken_header_name") or "Authorization"
     view = current_app.view_functions.get(request.endpoint or "")
@@ -181,3 +182,17 @@ def conditional(
     for key, value in validators.items():
         response.headers[key] = value
     return response
+
+
+class OwnCachingResponse(Response):
+    """A response whose Cache-Control header the view sets itself (badges, charts, period strips).
+
+    CKAN's after-request hook rewrites every response's caching from `ckan.cache_expires` (by default
+    "public, max-age=0, must-revalidate", or "private" for logged-in users). An image embedded on other sites
+    decides for itself: revalidated at every use (public, no-cache), or private and never stored. The hook's
+    changes go to a detached copy of the directives, so the header set by the view stands.
+    """
+
+    @property
+    def cache_control(self) -> ResponseCacheControl:  # type: ignore[override]
+        return ResponseCacheControl()

@@ -19,7 +19,7 @@ from typing import Any, Iterator, Optional, Union
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, request
-from werkzeug.datastructures import MultiDict, ResponseCacheControl
+from werkzeug.datastructures import MultiDict
 
 import ckan.authz as authz
 import ckan.model as model
@@ -41,6 +41,7 @@ from ckanext.mes_schedule.helpers import mes_schedule_localized
 from ckanext.mes_schedule.logic.validators_api import MAX_OFFSET
 from ckanext.mes_schedule.model import Event, Publication, RuleVersionRow, extras_in_column
 from ckanext.mes_schedule.views.common import (
+    OwnCachingResponse,
     as_of_param,
     conditional,
     context,
@@ -420,20 +421,6 @@ def organization_compliance(id: str, fmt: str) -> Union[str, Response]:
 # ------------------------------------------------------------------------------------------ badge
 
 
-class _OwnCachingResponse(Response):
-    """A response whose Cache-Control header the view sets itself.
-
-    CKAN's after-request hook rewrites every response's caching from `ckan.cache_expires` (by default
-    "public, max-age=0, must-revalidate", or "private" for logged-in users). A badge is embedded on other
-    sites and decides for itself: public for five minutes, or private and never stored. The hook's changes go
-    to a detached copy of the directives, so the header set by the view stands.
-    """
-
-    @property
-    def cache_control(self) -> ResponseCacheControl:  # type: ignore[override]
-        return ResponseCacheControl()
-
-
 @mes_schedule.route("/dataset/<id>/compliance.svg", endpoint="badge")
 def badge_svg(id: str) -> Response:
     """The dataset's status as a small SVG. 404 (never 403) for what the viewer may not see, for unknown
@@ -456,14 +443,17 @@ def badge_svg(id: str) -> Response:
     # The ETag names exactly what the badge draws (status, language, date); Last-Modified is when the data
     # behind any status last changed (or midnight), so it may be later than this badge's change, never earlier.
     last_modified = _last_modified("badge", _records_fingerprint(), as_of is not None)
-    cache = {"Cache-Control": "private, no-store" if row.get("private") else "public, max-age=300"}
+    # Revalidated at every use (a cheap 304 while the ETag holds): the dataset page shows the badge beside the
+    # status it computes live, and the two must never disagree, not even for a few minutes after an upload.
+    # Embeds elsewhere are kept by browsers and shared caches too, and revalidated the same way.
+    cache = {"Cache-Control": "private, no-store" if row.get("private") else "public, no-cache"}
 
     def build() -> Response:
-        return _OwnCachingResponse(
+        return OwnCachingResponse(
             badge.status_badge(status, lang), headers={**cache, "Content-Type": "image/svg+xml; charset=utf-8"}
         )
 
-    return conditional(build, badge.etag(status, lang, day), last_modified, cache, _OwnCachingResponse)
+    return conditional(build, badge.etag(status, lang, day), last_modified, cache, OwnCachingResponse)
 
 
 # ------------------------------------------------------------------------------------------ dataset history
