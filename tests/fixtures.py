@@ -32,7 +32,7 @@ from ckanext.mes_schedule.model import RETRACTION, Event, Publication
 
 __all__ = [
     "CHROMEDRIVER", "CHROMIUM", "chromium", "serve_wsgi", "DATASTORE_PLUGINS", "datastore_tables", "run_jobs_worker",
-    "serve_directory", "logged_in", "form_token",
+    "serve_directory", "logged_in", "form_token", "fresh_database",
     "Inbox", "addresses_of", "events_in_force", "free_port", "legal", "publish", "smtp", "staffed_organization",
 ]
 
@@ -327,3 +327,12 @@ def serve_directory(folder: Path) -> Iterator[str]:
     )
     with _serving(server, "ministry-server") as url:
         yield url
+
+
+def fresh_database(reset_db: Any, reset_index: Any, migrate_db_for: Any) -> None:
+    """An empty database and search index with the tables of the activity plugin and of this extension, for a
+    world built once per class or module (conftest's `clean_db` does the same for each test)."""
+    reset_db()
+    reset_index()
+    migrate_db_for("activity")
+    migrate_db_for("mes_schedule")

@@ -23,7 +23,7 @@ import ckan.plugins
 import ckan.tests.factories as factories
 
 from ckanext.mes_schedule import charts, compliance, schedule, strip, vocab
-from tests.fixtures import legal, publish, staffed_organization
+from tests.fixtures import fresh_database, legal, publish, staffed_organization
 
 pytestmark = pytest.mark.usefixtures("with_plugins")
 
@@ -37,10 +37,7 @@ def world(reset_db: Any, reset_index: Any, migrate_db_for: Any) -> Iterator[dict
     """Built once for the module: every test only reads."""
     ckan.plugins.load_all()
     try:
-        reset_db()
-        reset_index()
-        migrate_db_for("activity")
-        migrate_db_for("mes_schedule")
+        fresh_database(reset_db, reset_index, migrate_db_for)
         sysadmin = factories.SysadminWithToken()
         org, staff = staffed_organization("member", name="mes-rk", title="Министрлік", title_en="The Ministry")
         other = factories.Organization(name="akimat", title="Әкімдік")

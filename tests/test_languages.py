@@ -37,7 +37,7 @@ from ckan.common import config
 
 from ckanext.mes_schedule import localization
 from ckanext.mes_schedule.cli import i18n as cli_i18n
-from tests.fixtures import form_token, legal, logged_in, publish, staffed_organization
+from tests.fixtures import form_token, fresh_database, legal, logged_in, publish, staffed_organization
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "i18n.sh"
@@ -198,10 +198,7 @@ def world(settings: dict[str, Any], reset_db: Any, reset_index: Any, migrate_db_
         _apply(settings, patch.setitem, patch.setattr)
         ckan.plugins.load_all()
         try:
-            reset_db()
-            reset_index()
-            migrate_db_for("activity")
-            migrate_db_for("mes_schedule")
+            fresh_database(reset_db, reset_index, migrate_db_for)
             org, staff = staffed_organization("editor", prefix="lang", password=PASSWORD, **ORG)
             sysadmin = factories.Sysadmin(name="lang_sysadmin", password=PASSWORD)
             dataset = factories.Dataset(
