@@ -108,17 +108,7 @@ def matching(
     """The rows that pass a compliance page's frequency and text filters (the same tests as the
     mes_schedule_compliance_list action's), so that the summary's missed deadlines count what its status
     counts count."""
-    code = vocab.frequency_code(frequency) if frequency else None
-    needle = (q or "").strip().casefold()
-    out = []
-    for row in rows:
-        ds = row.dataset
-        if frequency and vocab.frequency_code(ds.frequency) != code:
-            continue
-        if needle and not any(needle in (t or "").casefold() for t in (ds.title, ds.title_ru, ds.title_en, ds.name)):
-            continue
-        out.append(row)
-    return out
+    return [row for row in rows if compliance.matches(row, frequency, q)]
 
 
 def _bucket_of(day: dt.date, by: str) -> tuple[int, Optional[int]]:

@@ -21,7 +21,7 @@ import ckan.authz as authz
 import ckan.model as model
 import ckan.plugins.toolkit as tk
 
-from ckanext.mes_schedule import amendments, schedule, settings
+from ckanext.mes_schedule import amendments, schedule, settings, vocab
 
 # `today` is the compliance API's notion of the current date; its one home is localization.
 from ckanext.mes_schedule.localization import today
@@ -45,6 +45,7 @@ __all__ = [
     "publications_by_package",
     "events_by_package",
     "assess_datasets",
+    "matches",
     "coverable_periods",
     "check_covers",
     "today",
@@ -378,6 +379,17 @@ def assess_datasets(
     if visibility is not None:
         rows = [r for r in rows if visibility.can_see(r.dataset)]
     return rows
+
+
+def matches(row: ComplianceRow, frequency: Optional[str] = None, q: Optional[str] = None) -> bool:
+    """Whether a row passes the compliance page's filters: its frequency (a code or URI) and a text found in
+    any of its titles or its name (case-insensitive). The list action and the charts' counts share it."""
+    ds = row.dataset
+    if frequency and vocab.frequency_code(ds.frequency) != vocab.frequency_code(frequency):
+        return False
+    needle = (q or "").strip().casefold()
+    titles = (ds.title, ds.title_ru, ds.title_en, ds.name)
+    return not needle or any(needle in (text or "").casefold() for text in titles)
 
 
 # ------------------------------------------------------------------------------------------ declared coverage

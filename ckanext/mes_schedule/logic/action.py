@@ -30,7 +30,6 @@ from ckanext.mes_schedule import (
     localization,
     schedule,
     settings,
-    vocab,
 )
 from ckanext.mes_schedule.logic import ACTIONS, DATASTORE_CHAINED, schema
 from ckanext.mes_schedule.model import (
@@ -250,17 +249,6 @@ def _sorted(rows: list[compliance.ComplianceRow], sort: str, lang: str) -> list[
     return present + absent
 
 
-def _matches(row: compliance.ComplianceRow, q: Optional[str], frequency: Optional[str]) -> bool:
-    ds = row.dataset
-    if frequency and vocab.frequency_code(ds.frequency) != frequency:
-        return False
-    if q:
-        needle = q.casefold()
-        if not any(needle in (text or "").casefold() for text in (ds.title, ds.title_ru, ds.title_en, ds.name)):
-            return False
-    return True
-
-
 def _summary(rows: list[compliance.ComplianceRow]) -> dict[str, Any]:
     by_status = {status: 0 for status in schedule.STATUSES}
     for row in rows:
@@ -328,7 +316,7 @@ def mes_schedule_compliance_list(context: Context, data_dict: DataDict) -> dict[
         r
         for r in rows
         if (organization_id is None or r.dataset.owner_org == organization_id)
-        and _matches(r, data.get("q"), data.get("frequency"))
+        and compliance.matches(r, data.get("frequency"), data.get("q"))
     ]
     summary = _summary(rows)
     statuses = data.get("status")
