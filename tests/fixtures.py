@@ -36,6 +36,19 @@ __all__ = [
     "Inbox", "addresses_of", "events_in_force", "free_port", "legal", "publish", "smtp", "staffed_organization",
 ]
 
+# ------------------------------------------------------------------------------------------- shared cache
+
+
+@pytest.fixture(autouse=True)
+def _empty_page_cache() -> Iterator[None]:
+    """Every test starts with an empty shared page cache: pages stored by an earlier test (a database in
+    another state, another configuration) are unreachable by their keys, and this makes it certain."""
+    from ckanext.mes_schedule import page_cache
+
+    page_cache.clear()
+    yield
+
+
 # ------------------------------------------------------------------------------------------- datasets
 
 

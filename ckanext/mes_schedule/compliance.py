@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import logging
 import threading
 from collections import defaultdict
@@ -46,6 +47,8 @@ __all__ = [
     "events_by_package",
     "assess_datasets",
     "matches",
+    "record_fingerprint",
+    "organizations_fingerprint",
     "coverable_periods",
     "check_covers",
     "today",
@@ -322,20 +325,46 @@ _cache_lock = threading.Lock()
 _cache: dict[tuple[Any, ...], tuple[tuple[Any, ...], list[ComplianceRow]]] = {}
 
 
-def _fingerprint_query() -> tuple[Any, ...]:
-    """Changes whenever anything the assessments depend on changes: datasets, publications, events."""
+def record_fingerprint() -> tuple[Any, ...]:
+    """Changes whenever anything an assessment depends on changes: datasets (any edit moves
+    metadata_modified), the publication and event records (append-only: their count and latest row), the
+    stored rule versions, and the schedule's settings. Guards this process's cache of assessments and the
+    pages every web node shares (page_cache)."""
     p = model.package_table
-    package_part = model.Session.execute(sa.select(sa.func.count(), sa.func.max(p.c.metadata_modified))).one()
-    publication_part = model.Session.execute(
-        sa.select(sa.func.count(Publication.id), sa.func.max(Publication.published_at), sa.func.max(Publication.id))
-    ).one()
-    event_part = model.Session.execute(
-        sa.select(sa.func.count(Event.id), sa.func.max(Event.created_at), sa.func.max(Event.id))
-    ).one()
-    version_part = model.Session.execute(
-        sa.select(sa.func.count(RuleVersionRow.id), sa.func.max(RuleVersionRow.created_at))
-    ).one()
-    return (*package_part, *publication_part, *event_part, *version_part)
+    aggregates = [
+        (sa.func.count(), p), (sa.func.max(p.c.metadata_modified), p),
+        (sa.func.count(Publication.id), None), (sa.func.max(Publication.id), None),
+        (sa.func.count(Event.id), None), (sa.func.max(Event.id), None),
+        (sa.func.count(RuleVersionRow.id), None), (sa.func.max(RuleVersionRow.created_at), None),
+    ]
+    # One round trip: every page of the record (and each hit of the shared page cache) asks this first.
+    columns = [
+        (sa.select(aggregate).select_from(table) if table is not None else sa.select(aggregate)).scalar_subquery()
+        for aggregate, table in aggregates
+    ]
+    parts = [model.Session.execute(sa.select(*columns)).one()]
+    calendar = settings.calendar()
+    config = (
+        settings.start_date(), settings.due_soon_days(), sorted(calendar.extra_non_working),
+        sorted(calendar.extra_working),
+    )
+    return (*(value for part in parts for value in part), *config)
+
+
+def organizations_fingerprint() -> str:
+    """Changes whenever an organisation's name or title (in any language) changes: the downloads show them."""
+    g = model.group_table
+    in_column = extras_in_column(g)
+    columns = [g.c.id, g.c.name, g.c.title, g.c.state, *([g.c.extras] if in_column else [])]
+    digest = hashlib.sha256()
+    for row in model.Session.execute(sa.select(*columns).where(g.c.is_organization.is_(True)).order_by(g.c.id)):
+        digest.update(repr(tuple(row)).encode())
+    if not in_column:
+        e = model.group_extra_table
+        query = sa.select(e.c.group_id, e.c.key, e.c.value, e.c.state).where(e.c.key.like("title_%"))
+        for row in model.Session.execute(query.order_by(e.c.group_id, e.c.key)):
+            digest.update(repr(tuple(row)).encode())
+    return digest.hexdigest()
 
 
 def assess_datasets(
@@ -352,7 +381,7 @@ def assess_datasets(
     rows: Optional[list[ComplianceRow]] = None
     if whole_portal:
         key = (as_of, start, id(calendar), due_soon)
-        fingerprint = _fingerprint_query()
+        fingerprint = record_fingerprint()
         with _cache_lock:
             cached = _cache.get(key)
         if cached and cached[0] == fingerprint:

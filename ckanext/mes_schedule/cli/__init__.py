@@ -2,13 +2,14 @@
 
 - order.py: `deadlines` (the order's due dates) and `seed` (the ministry's datasets);
 - compliance.py: `compliance` (the compliance table as the portal's CSV/JSON downloads);
-- history.py: `backfill`, `verify-history`; index.py: `reindex`; remind.py: `remind`; options.py: shared option parsing.
+- history.py: `backfill`, `verify-history`; index.py: `reindex`; remind.py: `remind`;
+- cache.py: `clear-cache`; options.py: shared option parsing.
 """
 from __future__ import annotations
 
 import click
 
-from ckanext.mes_schedule.cli import compliance, history, i18n, index, order, remind
+from ckanext.mes_schedule.cli import cache, compliance, history, i18n, index, order, remind
 
 __all__ = ["mes_schedule"]
 
@@ -25,5 +26,5 @@ def mes_schedule() -> None:
 
 # Each command lives in its own module; the group is assembled here, in one visible block.
 for _command in (order.deadlines, order.seed, compliance.compliance, history.backfill, history.verify_history,
-                 index.reindex, remind.remind, i18n.i18n_dir):
+                 index.reindex, remind.remind, i18n.i18n_dir, cache.clear_cache):
     mes_schedule.add_command(_command)

@@ -21,6 +21,7 @@ import ckan.model as model
 import ckan.plugins.toolkit as tk
 
 from ckanext.mes_schedule import charts, compliance, localization, strip
+from ckanext.mes_schedule.views.cached import shared_for_anonymous
 from ckanext.mes_schedule.views.common import OwnCachingResponse, as_of_param, conditional, user_name
 
 __all__ = ["mes_schedule_charts"]
@@ -74,12 +75,14 @@ def _chart(organization: Optional[model.Group]) -> Response:
 
 
 @mes_schedule_charts.route("/compliance/chart.svg", endpoint="portal_chart")
+@shared_for_anonymous
 def portal_chart() -> Response:
     """The on-time rate or the missed deadlines of every dataset the caller may see, per year or quarter."""
     return _chart(None)
 
 
 @mes_schedule_charts.route("/organization/<id>/compliance/chart.svg", endpoint="organization_chart")
+@shared_for_anonymous
 def organization_chart(id: str) -> Response:
     """The same, of one organisation's datasets."""
     group = model.Group.get(id)
@@ -106,6 +109,7 @@ def _visible_row(id: str, as_of: Any) -> compliance.ComplianceRow:
 
 
 @mes_schedule_charts.route("/dataset/<id>/periods.svg", endpoint="period_strip")
+@shared_for_anonymous
 def period_strip(id: str) -> Response:
     """The dataset's period strip: its latest periods (at most 40), oldest left, coloured by outcome."""
     args = request.args

@@ -17,7 +17,6 @@ import hashlib
 import threading
 from typing import Any, Iterator, Optional, Union
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, request
 from werkzeug.datastructures import MultiDict
 
@@ -39,7 +38,7 @@ from ckanext.mes_schedule import (
 )
 from ckanext.mes_schedule.helpers import mes_schedule_localized
 from ckanext.mes_schedule.logic.validators_api import MAX_OFFSET
-from ckanext.mes_schedule.model import Event, Publication, RuleVersionRow, extras_in_column
+from ckanext.mes_schedule.views.cached import shared_for_anonymous
 from ckanext.mes_schedule.views.common import (
     OwnCachingResponse,
     as_of_param,
@@ -155,37 +154,6 @@ def _compliance_list(data: dict[str, Any]) -> dict[str, Any]:
 
 # Bump when what a download holds changes for the same data (columns, formats): old ETags stop matching.
 _EXPORT_VERSION = "2"
-def _records_fingerprint() -> tuple[Any, ...]:
-    """Changes whenever the rows' data change: datasets (any edit moves metadata_modified), the publication
-    and event records (append-only: their count and chain position), and the stored rule versions."""
-    p = model.package_table
-    parts = [model.Session.execute(sa.select(sa.func.count(), sa.func.max(p.c.metadata_modified))).one()]
-    for column, latest in (
-        (Publication.id, Publication.seq), (Event.id, Event.seq), (RuleVersionRow.id, RuleVersionRow.created_at),
-    ):
-        parts.append(model.Session.execute(sa.select(sa.func.count(column), sa.func.max(latest))).one())
-    calendar = settings.calendar()
-    config = (
-        settings.start_date(), settings.due_soon_days(), sorted(calendar.extra_non_working),
-        sorted(calendar.extra_working),
-    )
-    return (*(value for part in parts for value in part), *config)
-
-
-def _organizations_fingerprint() -> str:
-    """Changes whenever an organisation's name or title (in any language) changes: the downloads show them."""
-    g = model.group_table
-    in_column = extras_in_column(g)
-    columns = [g.c.id, g.c.name, g.c.title, g.c.state, *([g.c.extras] if in_column else [])]
-    digest = hashlib.sha256()
-    for row in model.Session.execute(sa.select(*columns).where(g.c.is_organization.is_(True)).order_by(g.c.id)):
-        digest.update(repr(tuple(row)).encode())
-    if not in_column:
-        e = model.group_extra_table
-        query = sa.select(e.c.group_id, e.c.key, e.c.value, e.c.state).where(e.c.key.like("title_%"))
-        for row in model.Session.execute(query.order_by(e.c.group_id, e.c.key)):
-            digest.update(repr(tuple(row)).encode())
-    return digest.hexdigest()
 
 
 _changes_lock = threading.Lock()
@@ -223,8 +191,8 @@ def _visibility_key(user: str) -> tuple[Any, ...]:
 
 
 def _export_validators(fmt: str, data: dict[str, Any], user: str, explicit_as_of: bool) -> tuple[str, dt.datetime]:
-    records = _records_fingerprint()
-    fingerprint = (records, _organizations_fingerprint())
+    records = compliance_record.record_fingerprint()
+    fingerprint = (records, compliance_record.organizations_fingerprint())
     parts = (
         _EXPORT_VERSION, fmt, sorted((k, str(v)) for k, v in data.items() if k not in ("limit", "offset")),
         _visibility_key(user), fingerprint, downloads.dataset_url()(""),
@@ -373,6 +341,7 @@ def _organization_dict(id: str) -> dict[str, Any]:
 
 @mes_schedule.route("/compliance", defaults={"fmt": "html"})
 @mes_schedule.route(f"/compliance.{_FORMATS}")
+@shared_for_anonymous
 def compliance(fmt: str) -> Union[str, Response]:
     """The portal's compliance table (everything the viewer may see), or its CSV / JSON download."""
     args = request.args
@@ -393,6 +362,7 @@ def compliance(fmt: str) -> Union[str, Response]:
 
 @mes_schedule.route("/organization/compliance/<id>", defaults={"fmt": "html"})
 @mes_schedule.route(f"/organization/compliance/<id>.{_FORMATS}")
+@shared_for_anonymous
 def organization_compliance(id: str, fmt: str) -> Union[str, Response]:
     """An organisation's compliance tab: the same table, only the organisation's datasets."""
     args = request.args
@@ -422,6 +392,7 @@ def organization_compliance(id: str, fmt: str) -> Union[str, Response]:
 
 
 @mes_schedule.route("/dataset/<id>/compliance.svg", endpoint="badge")
+@shared_for_anonymous
 def badge_svg(id: str) -> Response:
     """The dataset's status as a small SVG. 404 (never 403) for what the viewer may not see, for unknown
     datasets and for datasets outside the order: a badge must not reveal that a private dataset exists."""
@@ -442,7 +413,7 @@ def badge_svg(id: str) -> Response:
     day = dt.date.fromisoformat(day_text or localization.today().isoformat())
     # The ETag names exactly what the badge draws (status, language, date); Last-Modified is when the data
     # behind any status last changed (or midnight), so it may be later than this badge's change, never earlier.
-    last_modified = _last_modified("badge", _records_fingerprint(), as_of is not None)
+    last_modified = _last_modified("badge", compliance_record.record_fingerprint(), as_of is not None)
     # Revalidated at every use (a cheap 304 while the ETag holds): the dataset page shows the badge beside the
     # status it computes live, and the two must never disagree, not even for a few minutes after an upload.
     # Embeds elsewhere are kept by browsers and shared caches too, and revalidated the same way.

@@ -1,0 +1,139 @@
+"""What anonymous readers get of the record, rendered once and shared by every web node (Redis).
+
+For an anonymous reader the compliance page, an organisation's tab, a badge, a chart or a download is the same
+for everyone until the record changes: at a publication, an event, a dataset edit, a rule amendment, a change
+of the schedule's settings or of the portal's runtime configuration, or at midnight in Almaty (statuses change
+then without any write). `version()` names that state; an entry is stored under a key that holds it, so a
+change makes every old entry unreachable at once, on every node, with nothing to invalidate (old entries
+expire after `ckanext.mes_schedule.page_cache.ttl`).
+
+This module stores and reads entries; views/cached.py decides which requests may use them. Redis being down is
+never an error: the page is rendered as if there were no cache.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+from typing import Any, Optional
+
+import redis
+import sqlalchemy as sa
+
+import ckan.model as model
+import ckan.plugins.toolkit as tk
+from ckan import __version__ as ckan_version
+from ckan.lib.redis import connect_to_redis
+
+from ckanext.mes_schedule import compliance, localization
+
+__all__ = ["Entry", "enabled", "version", "get", "put", "clear"]
+
+log = logging.getLogger(__name__)
+
+# Bump when what an entry holds changes for the same record (templates, formats): old entries stop matching.
+_FORMAT = "1"
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """A stored answer: its body and the header fields that go with it (Content-Type, ETag, ...)."""
+
+    body: bytes
+    headers: dict[str, str]
+
+
+def _prefix() -> str:
+    # Several portals may share one Redis: CKAN's own keys are prefixed by the site id too.
+    return f"{tk.config.get('ckan.site_id')}:mes_schedule:page:"
+
+
+def ttl() -> int:
+    return max(0, int(tk.config.get("ckanext.mes_schedule.page_cache.ttl")))
+
+
+def max_bytes() -> int:
+    return max(0, int(tk.config.get("ckanext.mes_schedule.page_cache.max_bytes")))
+
+
+def enabled() -> bool:
+    return ttl() > 0
+
+
+def _runtime_config() -> tuple[Any, ...]:
+    """What sysadmins change at /ckan-admin/config (site title, intro text, ...), which every page shows."""
+    s = model.system_info_table
+    query = sa.select(sa.func.md5(sa.func.string_agg(s.c.key + "=" + s.c.value, sa.literal("\n"))))
+    return (model.Session.execute(query.where(s.c.state == "active")).scalar(),)
+
+
+def _settings() -> str:
+    """The configuration the pages were rendered with (a restart with a new site title must not serve the old
+    one). Values that are objects rather than settings (their repr names an address) are left out."""
+    items = sorted((str(k), repr(v)) for k, v in tk.config.items())
+    return hashlib.sha256(repr([item for item in items if " at 0x" not in item[1]]).encode()).hexdigest()
+
+
+def version() -> str:
+    """The state of everything an anonymous page of the record shows, and today's date in Almaty."""
+    parts = (
+        _FORMAT,
+        ckan_version,
+        _settings(),
+        compliance.record_fingerprint(),
+        compliance.organizations_fingerprint(),
+        _runtime_config(),
+        localization.today(),
+    )
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def _connection() -> redis.Redis:
+    return connect_to_redis()
+
+
+def get(key: str) -> Optional[Entry]:
+    """The entry stored under `key`, or None (also when Redis does not answer)."""
+    try:
+        raw = _connection().get(_prefix() + key)
+    except (redis.RedisError, OSError) as error:
+        log.warning("page cache: Redis unavailable (%s); rendering without it", error)
+        return None
+    if not isinstance(raw, bytes):  # nothing stored (CKAN's connection returns bytes)
+        return None
+    # A JSON head (never holds a raw NUL: JSON escapes it), a NUL, then the body.
+    head, _, body = raw.partition(b"\0")
+    try:
+        headers = json.loads(head)
+    except ValueError:
+        return None
+    return Entry(body, {str(k): str(v) for k, v in headers.items()})
+
+
+def put(key: str, entry: Entry) -> bool:
+    """Store `entry` (unless it is larger than the configured bound); whether it was stored."""
+    if len(entry.body) > max_bytes():
+        return False
+    value = json.dumps(entry.headers, separators=(",", ":")).encode() + b"\0" + entry.body
+    try:
+        _connection().set(_prefix() + key, value, ex=ttl())
+    except (redis.RedisError, OSError) as error:
+        log.warning("page cache: Redis unavailable (%s); not stored", error)
+        return False
+    return True
+
+
+def clear() -> int:
+    """Drop every entry of this portal (e.g. after a deployment that changed templates); how many."""
+    connection = _connection()
+    removed = 0
+    batch: list[bytes] = []
+    for name in connection.scan_iter(match=_prefix() + "*", count=500):
+        batch.append(name)
+        if len(batch) >= 500:
+            removed += int(connection.delete(*batch))
+            batch = []
+    if batch:
+        removed += int(connection.delete(*batch))
+    return removed
