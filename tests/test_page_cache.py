@@ -176,5 +176,21 @@ def test_clear_cache_command_drops_the_entries(app: Any, world: dict[str, Any], 
     _get(app, "/dataset/open-data/compliance.svg")
     result = cli.invoke(ckan, ["mes-schedule", "clear-cache"])
     assert result.exit_code == 0, result.output
-    assert "Removed 2 cached page(s)." in result.output
+    # the page, the badge, and the list action's result the page was built from
+    assert "Removed 3 cached page(s)." in result.output
     assert _get(app, "/compliance").headers[CACHE_HEADER] == "miss"
+
+
+def test_the_list_action_shares_anonymous_results_until_the_record_changes(app: Any, world: dict[str, Any]) -> None:
+    url = f"/api/3/action/mes_schedule_compliance_list?as_of={AS_OF}&limit=50"
+    first, second = _get(app, url).json["result"], _get(app, url).json["result"]
+    assert first == second
+    assert [r["name"] for r in first["results"]] == ["open-data"]
+    assert first["results"][0]["status"] == "never_published"
+    publish(world["public"], "2026-11-20")
+    after = _get(app, url).json["result"]
+    assert after["results"][0]["status"] != "never_published"
+    # A member's answer is their own (with the private dataset), never the anonymous one.
+    mine = _get(app, url, Authorization=world["member"]["token"]).json["result"]
+    assert sorted(r["name"] for r in mine["results"]) == ["hidden-data", "open-data"]
+    assert [r["name"] for r in _get(app, url).json["result"]["results"]] == ["open-data"]

@@ -28,7 +28,7 @@ from ckan.lib.redis import connect_to_redis
 
 from ckanext.mes_schedule import compliance, localization
 
-__all__ = ["Entry", "enabled", "version", "get", "put", "clear"]
+__all__ = ["Entry", "enabled", "version", "get", "put", "get_value", "put_value", "key_for", "clear"]
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +122,21 @@ def put(key: str, entry: Entry) -> bool:
         log.warning("page cache: Redis unavailable (%s); not stored", error)
         return False
     return True
+
+
+def key_for(*parts: Any) -> str:
+    """A key naming `parts` (e.g. an action's name and its validated input) at the record's current version."""
+    return hashlib.sha256(repr((*parts, version())).encode()).hexdigest()
+
+
+def get_value(key: str) -> Optional[Any]:
+    """A JSON value stored with `put_value` (an action's result), or None."""
+    entry = get("value:" + key)
+    return None if entry is None else json.loads(entry.body)
+
+
+def put_value(key: str, value: Any) -> None:
+    put("value:" + key, Entry(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode(), {}))
 
 
 def clear() -> int:

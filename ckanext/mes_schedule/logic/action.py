@@ -28,6 +28,7 @@ from ckanext.mes_schedule import (
     datastore_evidence,
     history,
     localization,
+    page_cache,
     schedule,
     settings,
 )
@@ -308,6 +309,22 @@ def mes_schedule_compliance_list(context: Context, data_dict: DataDict) -> dict[
     as_of: dt.date = data.get("as_of") or localization.today()
     lang: str = data.get("lang") or localization.ui_lang()
     organization_id = _organization_id(data["organization"]) if data.get("organization") else None
+    # What anonymous callers get is the same for all of them until the record changes: kept in the page cache
+    # that every web node shares (a text search is computed each time, as on the page).
+    shared = not context.get("user") and not data.get("q") and page_cache.enabled()
+    if shared:
+        key = page_cache.key_for("compliance_list", sorted((k, repr(v)) for k, v in data.items()), as_of, lang)
+        result = page_cache.get_value(key)
+        if result is None:
+            result = _compliance_list(data, as_of, lang, organization_id, context)
+            page_cache.put_value(key, result)
+        return cast(dict[str, Any], result)
+    return _compliance_list(data, as_of, lang, organization_id, context)
+
+
+def _compliance_list(
+    data: dict[str, Any], as_of: dt.date, lang: str, organization_id: Optional[str], context: Context
+) -> dict[str, Any]:
 
     # The whole portal's assessment is cached between requests (compliance.py); one organisation is a filter
     # on it rather than a separate, uncached read.
