@@ -47,6 +47,7 @@ __all__ = [
     "events_by_package",
     "assess_datasets",
     "matches",
+    "change_version",
     "record_fingerprint",
     "organizations_fingerprint",
     "coverable_periods",
@@ -102,6 +103,14 @@ def _package_columns() -> list[Any]:
     return [p.c.id, p.c.name, p.c.title, p.c.owner_org, p.c.private, p.c.maintainer_email]
 
 
+def _rows(query: Any) -> Any:
+    """A Core query's rows, on the session's connection (its transaction: what it flushed is seen).
+
+    The whole portal's reads return 10^5 rows and more: an ORM-enabled execution (model.Session.execute, ORM
+    attributes) costs more than the query itself there, a Core one on the same connection does not."""
+    return model.Session.connection().execute(query)
+
+
 def scheduled_datasets(
     package_ids: Optional[Iterable[str]] = None, organization_ids: Optional[Iterable[str]] = None
 ) -> list[ScheduledDataset]:
@@ -117,11 +126,16 @@ def scheduled_datasets(
     if extras_in_column(model.package_table):
         conditions.append(p.c.extras.has_key("mes_schedule_item"))  # noqa: W601 (JSONB ? operator)
         conditions.append(sa.func.trim(p.c.extras["mes_schedule_item"].astext) != "")
-        rows = model.Session.execute(sa.select(*_package_columns(), p.c.extras).where(*conditions)).all()
-        extras_by_id: dict[str, dict[str, str]] = {r.id: (r.extras or {}) for r in rows}
+        # Only the extras needed, as text, extracted by PostgreSQL: decoding every dataset's whole extras
+        # document in Python was most of this read's time on a large portal.
+        extracted = [p.c.extras[key].astext.label(key) for key in _EXTRA_KEYS]
+        rows = _rows(sa.select(*_package_columns(), *extracted).where(*conditions)).all()
+        extras_by_id: dict[str, dict[str, str]] = {
+            r.id: {key: r._mapping[key] for key in _EXTRA_KEYS if r._mapping[key] is not None} for r in rows
+        }
     else:
         e = model.package_extra_table
-        rows = model.Session.execute(
+        rows = _rows(
             sa.select(*_package_columns())
             .where(*conditions)
             .where(
@@ -133,7 +147,7 @@ def scheduled_datasets(
         ).all()
         extras_by_id = defaultdict(dict)
         if rows:
-            for pid, key, value in model.Session.execute(
+            for pid, key, value in _rows(
                 sa.select(e.c.package_id, e.c.key, e.c.value).where(
                     e.c.package_id.in_([r.id for r in rows]), e.c.key.in_(_EXTRA_KEYS), e.c.state == "active"
                 )
@@ -173,12 +187,12 @@ def _effective(cls: Any) -> list[Any]:
 def _dates_by_item(column: Any, items: Optional[Iterable[int]]) -> dict[int, list[Any]]:
     """The values of one date column of the record's rows that count, per item, in one query (all items when
     None). Publications and events are read the same way."""
-    cls = column.class_
-    query = sa.select(cls.item, column).where(*_effective(cls))
+    table = column.class_.__table__.c  # Core columns (see _rows); they have the ORM attributes' names
+    query = sa.select(table.item, table[column.key]).where(*_effective(table))
     if items is not None:
-        query = query.where(cls.item.in_(list(items)))
+        query = query.where(table.item.in_(list(items)))
     out: dict[int, list[Any]] = defaultdict(list)
-    for item, value in model.Session.execute(query):
+    for item, value in _rows(query):
         out[item].append(value)
     return out
 
@@ -189,13 +203,12 @@ Dated = Union[dt.datetime, schedule.Publication]
 def publications_by_item(items: Optional[Iterable[int]] = None) -> dict[int, list[Dated]]:
     """Publication timestamps (naive UTC) per item of the order; a publication that declares the period it
     covers is given to the engine as a `schedule.Publication` carrying that period (model, section 6)."""
-    query = sa.select(Publication.item, Publication.published_at, Publication.covers).where(
-        *_effective(Publication)
-    )
+    table = Publication.__table__.c  # Core columns (see _rows)
+    query = sa.select(table.item, table.published_at, table.covers).where(*_effective(table))
     if items is not None:
-        query = query.where(Publication.item.in_(list(items)))
+        query = query.where(table.item.in_(list(items)))
     out: dict[int, list[Dated]] = defaultdict(list)
-    for item, at, covers in model.Session.execute(query):
+    for item, at, covers in _rows(query):
         out[item].append(schedule.Publication(at, covers) if covers else at)
     return out
 
@@ -322,7 +335,15 @@ def _assess(
 
 
 _cache_lock = threading.Lock()
-_cache: dict[tuple[Any, ...], tuple[tuple[Any, ...], list[ComplianceRow]]] = {}
+_cache: dict[tuple[Any, ...], "_Kept"] = {}
+
+
+def change_version() -> tuple[Any, ...]:
+    """Moves at every commit that wrote to what the record is built from (datasets, organisations, runtime
+    configuration, publications, events, rule versions): the trigger-kept change log of migration f6b8d0e2a4c6,
+    read in one indexed query whatever the portal's size. What is cached (this process's assessments, the
+    pages every node shares) is trusted while it holds, and checked against the record's own state when not."""
+    return tuple(model.Session.execute(sa.text("SELECT max(id), count(*) FROM mes_schedule_change")).one())
 
 
 def record_fingerprint() -> tuple[Any, ...]:
@@ -332,7 +353,9 @@ def record_fingerprint() -> tuple[Any, ...]:
     pages every web node shares (page_cache)."""
     p = model.package_table
     aggregates = [
+        # Deleting a dataset changes its state, not its metadata_modified: the active ones are counted apart.
         (sa.func.count(), p), (sa.func.max(p.c.metadata_modified), p),
+        (sa.func.count().filter(p.c.state == "active"), p),
         (sa.func.count(Publication.id), None), (sa.func.max(Publication.id), None),
         (sa.func.count(Event.id), None), (sa.func.max(Event.id), None),
         (sa.func.count(RuleVersionRow.id), None), (sa.func.max(RuleVersionRow.created_at), None),
@@ -367,6 +390,105 @@ def organizations_fingerprint() -> str:
     return digest.hexdigest()
 
 
+def _assess_all(
+    datasets: list[ScheduledDataset], whole_portal: bool, as_of: dt.date, start: dt.date,
+    calendar: schedule.WorkCalendar, due_soon: int,
+) -> list[ComplianceRow]:
+    items = {d.item for d in datasets if d.item is not None}
+    # One query each; on the whole portal no item list is sent at all. The record is the item's.
+    pubs = publications_by_item(None if whole_portal else items)
+    evs = events_by_item(None if whole_portal else items)
+    stored = amendments.stored_versions(None if whole_portal else items)
+    return [
+        _assess(
+            d, pubs.get(d.item or 0, ()), evs.get(d.item or 0, ()), as_of, start, calendar, due_soon,
+            amendments.versions_for_engine(stored.get(d.item or 0, ())),
+        )
+        for d in datasets
+    ]
+
+
+# A dataset saved in a transaction that commits after a later one carries an earlier metadata_modified than the
+# mark it falls behind: everything this close behind the mark is read again.
+_MODIFIED_MARGIN = dt.timedelta(minutes=10)
+
+
+def _record_positions() -> dict[str, dict[int, int]]:
+    """Each item's position in the publication and event records (its last chain position) and in the stored
+    rule versions (how many). All three are append-only, so an item whose position moved has new rows (ids are
+    uuids and dates are the evidence's, not the write's: neither says what is new)."""
+    out: dict[str, dict[int, int]] = {}
+    for name, cls, position in (
+        ("publication", Publication, sa.func.max(Publication.seq)),
+        ("event", Event, sa.func.max(Event.seq)),
+        ("rule_version", RuleVersionRow, sa.func.count(RuleVersionRow.id)),
+    ):
+        query = sa.select(cls.item, position).where(cls.item.is_not(None)).group_by(cls.item)
+        out[name] = {item: value for item, value in model.Session.execute(query)}
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class _Kept:
+    """The whole portal's assessments as of `fingerprint`, and the record's positions they were made from."""
+
+    fingerprint: tuple[Any, ...]
+    rows: list[ComplianceRow]
+    positions: dict[str, dict[int, int]]
+    change: tuple[Any, ...]
+
+
+def _refreshed(
+    kept: _Kept, fingerprint: tuple[Any, ...], positions: dict[str, dict[int, int]],
+    as_of: dt.date, start: dt.date, calendar: schedule.WorkCalendar, due_soon: int,
+) -> Optional[list[ComplianceRow]]:
+    """`kept`'s rows brought up to `fingerprint` by assessing again only the datasets that changed (edited, or
+    whose item has new publications or events), so that the first request after a publication costs what
+    changed, not the whole portal. None when only a whole read is safe: a purge or a deletion, other settings,
+    or more than half the portal changed."""
+    count, modified, active, _, config = _fingerprint_parts(fingerprint)
+    old_count, old_modified, old_active, _, old_config = _fingerprint_parts(kept.fingerprint)
+    if config != old_config or old_modified is None or count < old_count:
+        return None
+    p = model.package_table
+    new = p.c.metadata_created > old_modified
+    created, created_active = model.Session.execute(
+        sa.select(sa.func.count(), sa.func.count().filter(p.c.state == "active")).select_from(p).where(new)
+    ).one()
+    # A purge, or a deletion (which moves no metadata_modified): which dataset is not known, so read all.
+    if count - old_count != created or active - old_active != created_active:
+        return None
+    since = old_modified - _MODIFIED_MARGIN
+    changed = set(model.Session.execute(sa.select(p.c.id).where(p.c.metadata_modified > since)).scalars())
+    items = {
+        item
+        for name, now in positions.items()
+        for item, seq in now.items()
+        if kept.positions.get(name, {}).get(item) != seq
+    }
+    changed.update(row.dataset.id for row in kept.rows if row.dataset.item in items)
+    if len(changed) > len(kept.rows) // 2 + 100:
+        return None
+    fresh: dict[str, ComplianceRow] = {}
+    if changed:
+        for row in _assess_all(scheduled_datasets(changed), False, as_of, start, calendar, due_soon):
+            fresh[row.dataset.id] = row
+    # Same order as before; a dataset no longer scheduled (deleted, item removed) drops out, new ones come last.
+    rows = []
+    for row in kept.rows:
+        if row.dataset.id not in changed:
+            rows.append(row)
+        elif row.dataset.id in fresh:
+            rows.append(fresh.pop(row.dataset.id))
+    return rows + list(fresh.values())
+
+
+def _fingerprint_parts(fingerprint: tuple[Any, ...]) -> tuple[Any, ...]:
+    """record_fingerprint's datasets count, latest change and active count, its record part (publications,
+    events, rule versions), and the settings (a change there means a whole read)."""
+    return (fingerprint[0], fingerprint[1], fingerprint[2], fingerprint[3:9], fingerprint[9:])
+
+
 def assess_datasets(
     as_of: Optional[dt.date] = None,
     package_ids: Optional[Iterable[str]] = None,
@@ -377,34 +499,30 @@ def assess_datasets(
     (all of them when it is None: callers that show anything to a user must pass one)."""
     as_of = as_of or today()
     start, calendar, due_soon = settings.start_date(), settings.calendar(), settings.due_soon_days()
-    whole_portal = package_ids is None and organization_ids is None
-    rows: Optional[list[ComplianceRow]] = None
-    if whole_portal:
+    if package_ids is not None or organization_ids is not None:
+        rows = _assess_all(scheduled_datasets(package_ids, organization_ids), False, as_of, start, calendar, due_soon)
+    else:
         key = (as_of, start, id(calendar), due_soon)
-        fingerprint = record_fingerprint()
+        change = change_version()  # read before the data: a commit in between shows as a change next time
         with _cache_lock:
-            cached = _cache.get(key)
-        if cached and cached[0] == fingerprint:
-            rows = cached[1]
-    if rows is None:
-        datasets = scheduled_datasets(package_ids, organization_ids)
-        items = {d.item for d in datasets if d.item is not None}
-        # One query each; on the whole portal no item list is sent at all. The record is the item's.
-        pubs = publications_by_item(None if whole_portal else items)
-        evs = events_by_item(None if whole_portal else items)
-        stored = amendments.stored_versions(None if whole_portal else items)
-        rows = [
-            _assess(
-                d, pubs.get(d.item or 0, ()), evs.get(d.item or 0, ()), as_of, start, calendar, due_soon,
-                amendments.versions_for_engine(stored.get(d.item or 0, ())),
+            kept = _cache.get(key)
+        fingerprint = None if kept and kept.change == change else record_fingerprint()
+        if kept and (fingerprint is None or kept.fingerprint == fingerprint):
+            rows = kept.rows
+            if fingerprint is not None:  # written, but nothing the assessments read (e.g. a resource)
+                with _cache_lock:
+                    _cache[key] = dataclasses.replace(kept, change=change)
+        else:
+            assert fingerprint is not None
+            positions = _record_positions()
+            refreshed = _refreshed(kept, fingerprint, positions, as_of, start, calendar, due_soon) if kept else None
+            rows = refreshed if refreshed is not None else _assess_all(
+                scheduled_datasets(), True, as_of, start, calendar, due_soon
             )
-            for d in datasets
-        ]
-        if whole_portal:
             with _cache_lock:
                 if len(_cache) > 16:  # a few dates in use at once (today, and as_of queries)
                     _cache.clear()
-                _cache[key] = (fingerprint, rows)
+                _cache[key] = _Kept(fingerprint, rows, positions, change)
     if visibility is not None:
         rows = [r for r in rows if visibility.can_see(r.dataset)]
     return rows

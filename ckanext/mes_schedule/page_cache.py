@@ -19,9 +19,7 @@ import logging
 from typing import Any, Optional
 
 import redis
-import sqlalchemy as sa
 
-import ckan.model as model
 import ckan.plugins.toolkit as tk
 from ckan import __version__ as ckan_version
 from ckan.lib.redis import connect_to_redis
@@ -61,13 +59,6 @@ def enabled() -> bool:
     return ttl() > 0
 
 
-def _runtime_config() -> tuple[Any, ...]:
-    """What sysadmins change at /ckan-admin/config (site title, intro text, ...), which every page shows."""
-    s = model.system_info_table
-    query = sa.select(sa.func.md5(sa.func.string_agg(s.c.key + "=" + s.c.value, sa.literal("\n"))))
-    return (model.Session.execute(query.where(s.c.state == "active")).scalar(),)
-
-
 def _settings() -> str:
     """The configuration the pages were rendered with (a restart with a new site title must not serve the old
     one). Values that are objects rather than settings (their repr names an address) are left out."""
@@ -81,9 +72,8 @@ def version() -> str:
         _FORMAT,
         ckan_version,
         _settings(),
-        compliance.record_fingerprint(),
-        compliance.organizations_fingerprint(),
-        _runtime_config(),
+        # datasets, organisations, runtime configuration (system_info) and the record, in one indexed read
+        compliance.change_version(),
         localization.today(),
     )
     return hashlib.sha256(repr(parts).encode()).hexdigest()
