@@ -2,7 +2,7 @@
 CKAN_VERSION ?= 2.12.x
 export CKAN_VERSION
 
-.PHONY: up test lint down status install bench faults load
+.PHONY: up test lint down status install bench faults load cluster-up cluster-down cluster-status cluster-test
 
 up:           ## install what is missing, start PostgreSQL/Redis/Solr/CKAN, seed the ministry
 	bash scripts/stack.sh up
@@ -41,3 +41,17 @@ faults:       ## fault checks: Solr, Redis and PostgreSQL stopped/restarted unde
 
 load:         ## wrk load test on gunicorn with 10,000 scheduled datasets
 	bash scripts/load.sh
+
+# The scale-out cluster (scripts/cluster.sh): nginx :8080 -> two CKAN nodes, SolrCloud (two nodes + ZooKeeper),
+# one PostgreSQL/Redis/jobs worker; state in .state/cluster. The single-node `make up` stays the default.
+cluster-up:     ## start the cluster (idempotent)
+	bash scripts/cluster.sh up
+
+cluster-down:   ## stop everything cluster-up started
+	bash scripts/cluster.sh down
+
+cluster-status: ## one line per part; non-zero if a part is down
+	bash scripts/cluster.sh status
+
+cluster-test:   ## cluster-up, then the tests of tests/cluster against it (leaves the cluster up)
+	bash scripts/cluster.sh test $(PYTEST_ARGS)

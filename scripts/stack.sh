@@ -515,6 +515,9 @@ cmd_status() {
     return $rc
 }
 
+# Sourced (scripts/cluster.sh reuses these functions with its own STATE_DIR and ports): define, run nothing.
+[[ "${BASH_SOURCE[0]}" != "$0" ]] && return 0
+
 verb=${1:-}
 [ $# -gt 0 ] && shift
 case "$verb" in

@@ -6,6 +6,10 @@ import pytest
 
 pytest_plugins = ["tests.fixtures"]
 
+# tests/cluster runs against the scale-out cluster (make cluster-test, with its own tests/cluster/pytest.ini), never
+# in the default suite.
+collect_ignore = ["cluster"]
+
 
 @pytest.fixture
 def clean_db(reset_db, migrate_db_for, with_plugins):

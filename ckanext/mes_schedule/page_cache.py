@@ -13,6 +13,7 @@ never an error: the page is rendered as if there were no cache.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -26,7 +27,9 @@ from ckan.lib.redis import connect_to_redis
 
 from ckanext.mes_schedule import compliance, localization
 
-__all__ = ["Entry", "enabled", "version", "get", "put", "get_value", "put_value", "key_for", "clear"]
+__all__ = [
+    "Entry", "enabled", "version", "get", "put", "get_value", "put_value", "key_for", "first_seen", "clear",
+]
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +130,23 @@ def get_value(key: str) -> Optional[Any]:
 
 def put_value(key: str, value: Any) -> None:
     put("value:" + key, Entry(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode(), {}))
+
+
+def first_seen(name: str, now: dt.datetime) -> Optional[dt.datetime]:
+    """The moment the first web node noted `name` (e.g. a state of the record), `now` if this is the first;
+    None when Redis does not answer. Every node then gives the same Last-Modified for the same data."""
+    key = _prefix() + "seen:" + hashlib.sha256(name.encode()).hexdigest()
+    try:
+        connection = _connection()
+        connection.set(key, now.isoformat(), nx=True, ex=max(ttl(), 86400))
+        stored = connection.get(key)
+    except (redis.RedisError, OSError) as error:
+        log.warning("page cache: Redis unavailable (%s)", error)
+        return None
+    try:
+        return dt.datetime.fromisoformat(stored.decode()) if isinstance(stored, bytes) else None
+    except ValueError:
+        return None
 
 
 def clear() -> int:

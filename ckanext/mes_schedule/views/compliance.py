@@ -32,6 +32,7 @@ from ckanext.mes_schedule import (
     downloads,
     exports,
     localization,
+    page_cache,
     schedule,
     settings,
     vocab,
@@ -161,12 +162,17 @@ _changes: dict[str, tuple[Any, dt.datetime]] = {}
 
 
 def _changed_at(kind: str, fingerprint: Any) -> dt.datetime:
-    """When this process first saw the data as they are now (`fingerprint` of `kind`): the Last-Modified of
+    """When a web node first saw the data as they are now (`fingerprint` of `kind`): the Last-Modified of
     what is built from them. Publications carry the date they were published, not when they were recorded
     (a backfill records old ones), so the record has no write time to read; this time is never earlier than
-    the change itself, only later (after a restart, or in another worker), which costs a 200 rather than
-    serving a stale copy."""
+    the change itself, only later (e.g. when nobody asked for a while), which costs a 200 rather than serving
+    a stale copy."""
     now = localization.utcnow().replace(microsecond=0)
+    # Shared by every web node (behind a load balancer a client must not see the time flip between nodes);
+    # this process's own memory when Redis does not answer.
+    shared = page_cache.first_seen(f"{kind}:{fingerprint!r}", now)
+    if shared is not None:
+        return shared
     with _changes_lock:
         seen = _changes.get(kind)
         if seen is None or seen[0] != fingerprint:
