@@ -62,10 +62,15 @@ def enabled() -> bool:
     return ttl() > 0
 
 
+# Where each node's configuration was read from: nodes with the same settings in files of their own must still
+# share their entries.
+_PER_NODE = frozenset({"__file__", "here", "CKAN_INI"})
+
+
 def _settings() -> str:
     """The configuration the pages were rendered with (a restart with a new site title must not serve the old
     one). Values that are objects rather than settings (their repr names an address) are left out."""
-    items = sorted((str(k), repr(v)) for k, v in tk.config.items())
+    items = sorted((str(k), repr(v)) for k, v in tk.config.items() if k not in _PER_NODE)
     return hashlib.sha256(repr([item for item in items if " at 0x" not in item[1]]).encode()).hexdigest()
 
 

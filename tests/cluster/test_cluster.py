@@ -241,3 +241,15 @@ def test_search_survives_a_stopped_solr_node_which_catches_up(cluster: Cluster, 
     finally:
         if created:
             cluster.post_action(cluster.url, "dataset_purge", {"id": created["id"]})
+
+
+def test_an_anonymous_page_rendered_by_one_node_is_served_by_both(cluster: Cluster) -> None:
+    """The shared page cache is one for the cluster: behind nginx's round robin, the first request renders the
+    page (a miss, unless an earlier run left it) and the next ones, on either node, are served from Redis with
+    the same ETag."""
+    url = f"{cluster.url}/ru/compliance?sort=title&status=overdue"
+    answers = [requests.get(url, timeout=TIMEOUT) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200] * 4
+    states = [a.headers.get("X-Mes-Schedule-Cache") for a in answers]
+    assert states[0] in ("miss", "hit") and states[1:] == ["hit"] * 3, states
+    assert len({a.headers["ETag"] for a in answers}) == 1
