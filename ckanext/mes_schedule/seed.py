@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from sqlalchemy import exc as sa_exc
 
+import ckan.lib.search as search
 import ckan.model as model
 import ckan.plugins.toolkit as tk
 
@@ -292,5 +293,11 @@ def _record_act_events(
     for item in items:
         pkg = model.Package.get(holders[item.number]) if item.events and item.number in holders else None
         if pkg is not None:
-            report.act_events_added += amendments.record_act_events(item, pkg.id, creator.id if creator else None)
+            added = amendments.record_act_events(item, pkg.id, creator.id if creator else None)
             model.repo.commit()
+            if added:
+                # The dataset was indexed before its event existed: its status facet would say so until the
+                # nightly reindex.
+                search.rebuild(package_ids=[pkg.id], defer_commit=True)
+                search.commit()
+            report.act_events_added += added
