@@ -399,12 +399,7 @@ cluster_setup() {
     local key
     key=$( (cat "$PORTAL_INI"; ls -R "$REPO/ckanext/mes_schedule/migration"; "$VENV/bin/pip" --version) | sha256sum | cut -d' ' -f1)
     [ "$key" = "$(cat "$CKAN_DIR/setup.done" 2>/dev/null)" ] && return 0
-    say "ckan: database upgrade"
-    ckan_cli db upgrade >"$LOG_DIR/db-upgrade.log" 2>&1 || die "ckan: db upgrade failed; see $LOG_DIR/db-upgrade.log"
-    ckan_cli db upgrade -p mes_schedule >>"$LOG_DIR/db-upgrade.log" 2>&1 \
-        || die "ckan: db upgrade -p mes_schedule failed; see $LOG_DIR/db-upgrade.log"
-    say "datastore: set-permissions"
-    ds_permissions "$PORTAL_INI"
+    db_upgrade
     # (CKAN's CLI logs to stderr: into the log, not onto the terminal)
     ckan_sysadmin 2>>"$LOG_DIR/sysadmin.log" || die "ckan: could not create the sysadmin; see $LOG_DIR/sysadmin.log"
     # writes the token into the shared ini: the setup's key is taken again below

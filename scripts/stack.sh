@@ -420,16 +420,21 @@ cmd_services() {
         bash "$REPO/scripts/solr.sh" start
 }
 
-cmd_up() {
-    cmd_install
-    cmd_services
-    ckan_config "$PORTAL_INI" "$DB_PORTAL" mes_schedule_portal "$CKAN_PORT"
+# CKAN's tables and the extension's (alembic), then the DataStore's permissions, for the portal's ini.
+db_upgrade() {
     say "ckan: database upgrade"
     ckan_cli db upgrade >"$LOG_DIR/db-upgrade.log" 2>&1 || die "ckan: db upgrade failed; see $LOG_DIR/db-upgrade.log"
     ckan_cli db upgrade -p mes_schedule >>"$LOG_DIR/db-upgrade.log" 2>&1 \
         || die "ckan: db upgrade -p mes_schedule failed; see $LOG_DIR/db-upgrade.log"
     say "datastore: set-permissions"
     ds_permissions "$PORTAL_INI"
+}
+
+cmd_up() {
+    cmd_install
+    cmd_services
+    ckan_config "$PORTAL_INI" "$DB_PORTAL" mes_schedule_portal "$CKAN_PORT"
+    db_upgrade
     ckan_sysadmin
     ckan_xloader_token
     say "ckan: seeding the ministry"
