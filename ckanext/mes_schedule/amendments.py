@@ -32,15 +32,21 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-def stored_versions(items: Optional[Iterable[int]] = None) -> dict[int, list[RuleVersionRow]]:
+#: A stored version as read: a read-only row of `mes_schedule_rule_version` with its columns as attributes
+#: (item, effective_from, rule, deadline_kk, source, created_by, created_at, id).
+StoredVersion = Any
+
+
+def stored_versions(items: Optional[Iterable[int]] = None) -> dict[int, list[StoredVersion]]:
     """The stored versions per item, by effective date; of several on one date the latest written wins."""
-    query = sa.select(RuleVersionRow).order_by(
-        RuleVersionRow.item, RuleVersionRow.effective_from, RuleVersionRow.created_at
-    )
+    # Core rows, not ORM objects: the whole portal's read is one row per item (10^5 on a large portal), where
+    # building ORM instances cost several times the query. The rows are append-only: nothing edits them.
+    table = RuleVersionRow.__table__.c
+    query = sa.select(RuleVersionRow.__table__).order_by(table.item, table.effective_from, table.created_at)
     if items is not None:
-        query = query.where(RuleVersionRow.item.in_(list(items)))
-    by_date: dict[int, dict[dt.date, RuleVersionRow]] = defaultdict(dict)
-    for row in model.Session.scalars(query):
+        query = query.where(table.item.in_(list(items)))
+    by_date: dict[int, dict[dt.date, StoredVersion]] = defaultdict(dict)
+    for row in model.Session.connection().execute(query):
         by_date[row.item][row.effective_from] = row
     return {item: [days[d] for d in sorted(days)] for item, days in by_date.items()}
 
