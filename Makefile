@@ -33,14 +33,14 @@ status:
 install:
 	bash scripts/stack.sh install
 
-bench:        ## benchmark /compliance, its action and the badge against /dataset and package_search
+bench:        ## single-request latency of the record's pages against /dataset and package_search, and growth (BENCH_ARGS)
 	bash scripts/stack.sh bench $(BENCH_ARGS)
 
 faults:       ## fault checks: Solr, Redis and PostgreSQL stopped/restarted under a running portal
 	bash scripts/faults.sh
 
-load:         ## wrk load test on gunicorn with 10,000 scheduled datasets
-	bash scripts/load.sh
+load:         ## wrk side by side at 10,000 scheduled datasets with issue 15's targets, growth to 100,000 (LOAD_SECONDS, LOAD_SIZES; through the cluster when it answers)
+	bash scripts/load.sh $(LOAD_ARGS)
 
 # The scale-out cluster (scripts/cluster.sh): nginx :8080 -> two CKAN nodes, SolrCloud (two nodes + ZooKeeper),
 # one PostgreSQL/Redis/jobs worker; state in .state/cluster. The single-node `make up` stays the default.

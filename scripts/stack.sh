@@ -498,7 +498,9 @@ cmd_bench() {
     # Bulk loads index through `search-index rebuild`; a Solr commit per dataset would only slow it.
     "$VENV/bin/ckan" config-tool "$ini" "ckan.search.solr_commit = false" "debug = false" >/dev/null
     cd "$REPO"
-    "$VENV/bin/python" scripts/bench.py --ini "$ini" "$@"
+    # The benchmark's gunicorn listens on 5050 (never the portal's 5000 nor the cluster's 5001/5002/8080).
+    # exec: a run takes minutes, and bash would read the rest of this file, perhaps edited meanwhile, after it.
+    exec "$VENV/bin/python" scripts/bench.py --ini "$ini" --port 5050 --log "$LOG_DIR/bench-gunicorn.log" "$@"
 }
 
 cmd_down() {
