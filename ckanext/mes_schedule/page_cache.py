@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import time
 from typing import Any, Optional
 
 import redis
@@ -56,6 +57,10 @@ def ttl() -> int:
 
 def max_bytes() -> int:
     return max(0, int(tk.config.get("ckanext.mes_schedule.page_cache.max_bytes")))
+
+
+def max_total_bytes() -> int:
+    return max(0, int(tk.config.get("ckanext.mes_schedule.page_cache.max_total_bytes")))
 
 
 def enabled() -> bool:
@@ -110,12 +115,24 @@ def get(key: str) -> Optional[Entry]:
 
 
 def put(key: str, entry: Entry) -> bool:
-    """Store `entry` (unless it is larger than the configured bound); whether it was stored."""
+    """Store `entry` unless it is larger than `max_bytes`, or the entries stored in this TTL window already
+    reach `max_total_bytes`; whether it was stored.
+
+    Keys follow what readers ask for (filters, pages, languages), so crawlers could otherwise fill Redis, which
+    CKAN also uses for its jobs queue: an entry lives at most one TTL, so what is held stays under twice the
+    budget whatever is asked."""
     if len(entry.body) > max_bytes():
         return False
     value = json.dumps(entry.headers, separators=(",", ":")).encode() + b"\0" + entry.body
+    seconds = ttl()
+    budget = f"{_prefix()}budget:{int(time.time()) // seconds}"
     try:
-        _connection().set(_prefix() + key, value, ex=ttl())
+        connection = _connection()
+        used = int(connection.incrby(budget, len(value)))
+        connection.expire(budget, 2 * seconds)
+        if used > max_total_bytes():
+            return False
+        connection.set(_prefix() + key, value, ex=seconds)
     except (redis.RedisError, OSError) as error:
         log.warning("page cache: Redis unavailable (%s); not stored", error)
         return False

@@ -310,8 +310,8 @@ def mes_schedule_compliance_list(context: Context, data_dict: DataDict) -> dict[
     lang: str = data.get("lang") or localization.ui_lang()
     organization_id = _organization_id(data["organization"]) if data.get("organization") else None
     # What anonymous callers get is the same for all of them until the record changes: kept in the page cache
-    # that every web node shares (a text search is computed each time, as on the page).
-    shared = not context.get("user") and not data.get("q") and page_cache.enabled()
+    # that every web node shares (a text search or a past date is computed each time, as on the page).
+    shared = not context.get("user") and not data.get("q") and not data.get("as_of") and page_cache.enabled()
     if shared:
         key = page_cache.key_for("compliance_list", sorted((k, repr(v)) for k, v in data.items()), as_of, lang)
         result = page_cache.get_value(key)

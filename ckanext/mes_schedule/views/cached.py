@@ -2,9 +2,10 @@
 
 Only a request that any anonymous reader could have made the same way uses the cache: a GET or HEAD, without a
 login or an API token, without a flash message waiting in its session, and with no query parameter but the
-known filters (a text search `q` is rendered each time: its values are endless, and storing each would let a
-crawler fill Redis). Everything else is rendered as before. The key holds the record's version
-(page_cache.version), the address, its filters, the host and the UI language.
+known filters (a text search `q` or a past date `as_of` is rendered each time: their values are endless, and
+storing each would let a crawler fill Redis; page_cache.put keeps a byte budget besides). Everything else is
+rendered as before. The key holds the record's version (page_cache.version), the address, its filters, the host
+and the UI language.
 
 A stored page carries the CSRF token of the session it was rendered for (CKAN's base template and its language
 form hold one): it is stored with a placeholder and each reader gets a token of their own session. An answer
@@ -30,7 +31,7 @@ __all__ = ["shared_for_anonymous", "CACHE_HEADER"]
 
 CACHE_HEADER = "X-Mes-Schedule-Cache"
 # Query parameters that select what the record's pages show; any other one sends the request past the cache.
-_KEYED_PARAMS = frozenset({"organization", "status", "frequency", "as_of", "sort", "page", "lang", "measure", "by"})
+_KEYED_PARAMS = frozenset({"organization", "status", "frequency", "sort", "page", "lang", "measure", "by"})
 # What an entry keeps of the view's answer (CKAN's own hook sets the caching fields of pages).
 _KEPT = ("Content-Type", "Content-Disposition", "ETag", "Last-Modified", "Cache-Control")
 _CSRF_PLACEHOLDER = b"\0mes-schedule-csrf\0"
@@ -46,7 +47,8 @@ def _cacheable() -> bool:
     header = tk.config.get("apitoken_header_name") or "Authorization"
     if request.headers.get(header) or session.get("_flashes"):
         return False
-    if request.args.get("q"):
+    # A text search or a past date: endless values, rarely asked twice (and each entry would take memory).
+    if request.args.get("q") or request.args.get("as_of"):
         return False
     return set(request.args.keys()) <= _KEYED_PARAMS
 
