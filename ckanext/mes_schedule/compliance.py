@@ -352,8 +352,9 @@ def change_version() -> tuple[Any, ...]:
 def record_fingerprint() -> tuple[Any, ...]:
     """Changes whenever anything an assessment depends on changes: datasets (any edit moves
     metadata_modified), the publication and event records (append-only: their count and latest row), the
-    stored rule versions, and the schedule's settings. Guards this process's cache of assessments and the
-    pages every web node shares (page_cache)."""
+    stored rule versions, and the schedule's settings. Read only when change_version has moved: it says whether
+    this process's assessments are still right, and its parts say what to read again (_refreshed). The
+    downloads' ETags name it too."""
     p = model.package_table
     aggregates = [
         # Deleting a dataset changes its state, not its metadata_modified: the active ones are counted apart.
